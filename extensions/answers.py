@@ -1,0 +1,133 @@
+"""Check and parse free-form answers. Every problem names its question and the fix.
+
+Each `*_problem` function returns "" for a valid answer, else one message; copier.yml
+uses them as validators (`validator: "{{ cli_tools | cli_tools_problem }}"`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from jinja2.ext import Extension
+
+CLI_MANAGERS = ("npm", "uv", "pip", "cargo", "go", "gem", "apt")
+CLI_EXAMPLE = "npm:prettier@3.3.3, uv:ruff@0.6.9, go:golang.org/x/tools/gopls@v0.16.2, apt:jq"
+
+# Package names each manager accepts. Anything else is refused before it gets near a
+# shell (and what passes is still shell-quoted in the scripts).
+PACKAGE_PATTERNS = {
+    "npm": r"(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*",
+    "uv": r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(\[[A-Za-z0-9._,-]+\])?",
+    "pip": r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(\[[A-Za-z0-9._,-]+\])?",
+    "cargo": r"[A-Za-z0-9][A-Za-z0-9_-]*",
+    "go": r"[A-Za-z0-9][A-Za-z0-9._~-]*(/[A-Za-z0-9._~-]+)+",
+    "gem": r"[A-Za-z0-9][A-Za-z0-9._-]*",
+    "apt": r"[a-z0-9][a-z0-9.+-]+",
+}
+VERSION_PATTERN = r"[A-Za-z0-9][A-Za-z0-9.+:~_-]*"
+
+# Claude Code ignores these in a project's settings.json `env` (reference/claude-code.md 1.2).
+IGNORED_ENV_NAMES = {
+    "CLAUDE_CODE_REMOTE": "it is an identity variable the cloud sets itself",
+    "CLAUDE_CODE_ACCOUNT_UUID": "it is an identity variable",
+    "CLAUDE_CODE_PLUGIN_CACHE_DIR": "project settings may not set it",
+    "CLAUDE_CODE_PLUGIN_SEED_DIR": "project settings may not set it",
+    "CLAUDE_CODE_PROCESS_WRAPPER": "project settings may not set it",
+    "NODE_EXTRA_CA_CERTS": "cloud sessions ignore transport variables from the repository",
+    "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE": "Claude Code on the web overrides it; use CLAUDE_CODE_AUTO_COMPACT_WINDOW",
+}
+# Whole underscore-separated words, so TOKENIZERS_PARALLELISM passes and GITHUB_TOKEN does not.
+SECRET_NAME = re.compile(r"(^|_)(SECRET|TOKEN|PASSWORD|PASSWD|APIKEY|API_KEY|PRIVATE_KEY|CREDENTIALS?)(_|$)")
+ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+
+
+def parse_cli_tool(spec: str) -> dict[str, str]:
+    """Split `manager:package[@version]`. A leading `@` belongs to an npm scope, not a version."""
+    manager, _, rest = str(spec).partition(":")
+    at = rest.rfind("@")
+    if at > 0:
+        package, version = rest[:at], rest[at + 1 :]
+    else:
+        package, version = rest, ""
+    return {"manager": manager, "package": package, "version": version}
+
+
+def cli_tool_problem(spec: object) -> str:
+    if not isinstance(spec, str):
+        return f"cli_tools: {spec!r} is not a string. Write each tool as manager:package[@version], e.g. {CLI_EXAMPLE}."
+    tool = parse_cli_tool(spec)
+    manager, package, version = tool["manager"], tool["package"], tool["version"]
+    if manager not in CLI_MANAGERS:
+        return (
+            f"cli_tools: {spec!r} has no known manager. Write manager:package[@version] with a manager "
+            f"among {', '.join(CLI_MANAGERS)}, e.g. {CLI_EXAMPLE}."
+        )
+    if not re.fullmatch(PACKAGE_PATTERNS[manager], package):
+        return f"cli_tools: {package!r} in {spec!r} is not a valid {manager} package name. Check the spelling, e.g. {CLI_EXAMPLE}."
+    if version and not re.fullmatch(VERSION_PATTERN, version):
+        return f"cli_tools: {version!r} in {spec!r} is not a version. Pin it like @1.2.3, or leave @version out."
+    if spec.endswith("@"):
+        return f"cli_tools: {spec!r} ends with '@'. Give a version after it, or drop the '@'."
+    return ""
+
+
+def cli_tools_problem(tools: object) -> str:
+    if tools in (None, ""):
+        return ""
+    if not isinstance(tools, list):
+        return f"cli_tools: expected a list such as [{CLI_EXAMPLE}], got {type(tools).__name__}."
+    for spec in tools:
+        if problem := cli_tool_problem(spec):
+            return problem
+    seen: set[tuple[str, str]] = set()
+    for spec in tools:
+        key = (parse_cli_tool(spec)["manager"], parse_cli_tool(spec)["package"])
+        if key in seen:
+            return f"cli_tools: {key[0]}:{key[1]} is listed twice. Keep one entry per package."
+        seen.add(key)
+    return ""
+
+
+def env_vars_problem(env_vars: object) -> str:
+    if env_vars in (None, ""):
+        return ""
+    if not isinstance(env_vars, Mapping):
+        return f"env_vars: expected a mapping such as {{LOG_LEVEL: debug}}, got {type(env_vars).__name__}."
+    for name, value in env_vars.items():
+        if not isinstance(name, str) or not ENV_NAME.fullmatch(name):
+            return f"env_vars: {name!r} is not a valid name. Use capitals, digits and _, starting with a letter or _ (e.g. LOG_LEVEL)."
+        if name in IGNORED_ENV_NAMES:
+            return f"env_vars: Claude Code ignores {name} in settings.json ({IGNORED_ENV_NAMES[name]}). Remove it."
+        if SECRET_NAME.search(name):
+            return (
+                f"env_vars: {name} looks like a secret, and settings.json is committed. Remove it here and set it "
+                "in the cloud environment's environment variables instead."
+            )
+        if isinstance(value, (Mapping, list)) or value is None:
+            return f"env_vars: the value of {name} must be a single string or number, e.g. {name}: debug."
+    return ""
+
+
+def text_problem(value: object, question: str, max_length: int, required: bool = False) -> str:
+    text = "" if value is None else str(value)
+    if required and not text.strip():
+        return f"{question}: must not be empty. Give a short name, e.g. my-service."
+    if "\n" in text or "\r" in text:
+        return f"{question}: must be one line. Remove the line breaks."
+    if len(text) > max_length:
+        return f"{question}: is {len(text)} characters long; keep it to {max_length}."
+    return ""
+
+
+class AnswerChecks(Extension):
+    """Validator filters for copier.yml, and `parse_cli_tool` for the scripts."""
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.filters.update(
+            cli_tools_problem=cli_tools_problem,
+            env_vars_problem=env_vars_problem,
+            text_problem=text_problem,
+            parse_cli_tool=parse_cli_tool,
+        )

@@ -1,0 +1,141 @@
+"""Build .claude/settings.json from answers, and print JSON the way it merges best.
+
+JSON is always rendered from data, never by joining strings: answer values cannot
+break out of their string, and one entry per line with a fixed key order lets
+`copier update` merge a team's additions line by line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from jinja2.ext import Extension
+
+SCHEMA_URL = "https://json.schemastore.org/claude-code-settings.json"
+BOOTSTRAP_COMMAND = '"${CLAUDE_PROJECT_DIR:-.}"/.claude/scripts/cloud-init.sh'
+HOOK_COMMANDS = {
+    # hook name -> (event, matcher, script, timeout in seconds)
+    "format-on-edit": ("PostToolUse", "Edit|Write|MultiEdit", "format-on-edit.sh", 30),
+}
+
+# Rules every profile shares: read the repository's state, and run the bootstrap by hand.
+BASE_ALLOW = [
+    "Bash(git status:*)",
+    "Bash(git diff:*)",
+    "Bash(git log:*)",
+    "Bash(git show:*)",
+    "Bash(.claude/scripts/cloud-init.sh:*)",
+]
+EVERYDAY_GIT = ["Bash(git add:*)", "Bash(git commit:*)", "Bash(git switch:*)", "Bash(git checkout -b:*)", "Bash(git stash:*)"]
+# Secrets stay unread in every mode, bypassPermissions included.
+DENY = [
+    "Read(./**/.env)",
+    "Read(./**/.env.local)",
+    "Read(./**/.env.*.local)",
+    "Read(./**/.env.production)",
+    "Read(./**/*.pem)",
+    "Read(./**/*.key)",
+    "Read(./secrets/**)",
+    "Read(~/.ssh/**)",
+    "Read(~/.aws/**)",
+    "Edit(./**/.env)",
+    "Edit(./**/.env.production)",
+]
+PROFILES = {
+    # profile -> (defaultMode, include the stacks' rules, include everyday git)
+    "cautious": ("default", False, False),
+    "standard": ("default", True, True),
+    "autonomous": ("acceptEdits", True, True),
+}
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def permissions(view: list[dict], profile: str) -> dict:
+    mode, with_stacks, with_git = PROFILES[profile]
+    allow = list(BASE_ALLOW)
+    if with_git:
+        allow += EVERYDAY_GIT
+    if with_stacks:
+        for stack in view:
+            allow += stack["allow"]
+    return {"allow": _unique(allow), "deny": list(DENY), "defaultMode": mode}
+
+
+def hooks(starter_hooks: list[str], bootstrap_timeout: int) -> dict:
+    events: dict[str, list] = {
+        # No matcher: the bootstrap must re-export env on startup, resume, clear and compact.
+        "SessionStart": [{"hooks": [{"type": "command", "command": BOOTSTRAP_COMMAND, "timeout": bootstrap_timeout}]}]
+    }
+    for name in starter_hooks or []:
+        event, matcher, script, timeout = HOOK_COMMANDS[name]
+        command = f'"${{CLAUDE_PROJECT_DIR:-.}}"/.claude/hooks/{script}'
+        events.setdefault(event, []).append(
+            {"matcher": matcher, "hooks": [{"type": "command", "command": command, "timeout": timeout}]}
+        )
+    return events
+
+
+def claude_settings(
+    view: list[dict],
+    profile: str,
+    env_vars: Mapping | None,
+    starter_hooks: list[str],
+    bootstrap_timeout: int,
+    existing: Mapping | None = None,
+) -> dict:
+    """The whole settings.json; `existing` (a repository's own file, on first copy) is folded in."""
+    settings = {
+        "$schema": SCHEMA_URL,
+        "permissions": permissions(view, profile),
+        "env": {name: _env_value(value) for name, value in (env_vars or {}).items()},
+        "hooks": hooks(starter_hooks, bootstrap_timeout),
+    }
+    return merge_settings(settings, existing) if existing else settings
+
+
+def _env_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def merge_settings(ours: dict, theirs: Mapping) -> dict:
+    """Union of both files: their keys and rules are kept, ours win on a plain-value clash
+    only where the key is ours to manage ($schema, defaultMode, hooks we register)."""
+    merged = {**theirs, **{k: v for k, v in ours.items() if k not in ("permissions", "env", "hooks")}}
+    their_permissions = dict(theirs.get("permissions") or {})
+    merged_permissions = {**their_permissions}
+    for key, value in ours["permissions"].items():
+        if isinstance(value, list):
+            merged_permissions[key] = _unique([*value, *their_permissions.get(key, [])])
+        else:
+            merged_permissions[key] = value
+    merged["permissions"] = merged_permissions
+    merged["env"] = {**(theirs.get("env") or {}), **ours["env"]}
+    merged_hooks = {event: list(groups) for event, groups in ours["hooks"].items()}
+    for event, groups in (theirs.get("hooks") or {}).items():
+        for group in groups:
+            if group not in merged_hooks.setdefault(event, []):
+                merged_hooks[event].append(group)
+    merged["hooks"] = merged_hooks
+    order = ["$schema", "permissions", "env", "hooks"]
+    return {key: merged[key] for key in [*order, *(k for k in merged if k not in order)] if key in merged}
+
+
+def json_document(data: object) -> str:
+    """Two-space JSON, one entry per line, keys in the order given, UTF-8 kept readable.
+    No trailing newline: the template file supplies it."""
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+class ClaudeJson(Extension):
+    """Global `claude_settings(...)` and filter `json_document`."""
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.globals["claude_settings"] = claude_settings
+        environment.filters["json_document"] = json_document

@@ -1,0 +1,181 @@
+"""The MCP server catalog, checks on custom servers, and the `.mcp.json` document."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+
+import yaml
+from jinja2.ext import Extension
+
+CATALOG_FILE = Path(__file__).parent / "data" / "mcp_catalog.yml"
+
+SERVER_NAME = re.compile(r"[A-Za-z0-9_-]+")
+RESERVED_NAMES = {"workspace", "claude-in-chrome", "computer-use", "Claude Preview", "Claude Browser"}
+ALLOWED_KEYS = {
+    "stdio": {"type", "command", "args", "env"},
+    "http": {"type", "url", "headers"},
+    "sse": {"type", "url", "headers"},
+}
+VAR_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}")
+WRONG_REFERENCE = re.compile(r"\$\{env:|\$env:|%[A-Za-z_]+%|\{\{")
+# Shapes of real credentials: GitHub, OpenAI/Anthropic style, Stripe, Slack, AWS, GitLab, Google.
+TOKEN_SHAPES = re.compile(
+    r"(ghp_|gho_|ghs_|ghu_|github_pat_|sk-|sk_live_|rk_live_|xox[abpr]-|glpat-|AIza)[A-Za-z0-9_\-]{8,}|AKIA[0-9A-Z]{16}"
+)
+SECRET_WORDS = re.compile(r"(authorization|token|secret|password|api[-_]?key|private[-_]?key|credential)", re.I)
+EXAMPLE = "{my-api: {type: http, url: 'https://mcp.example.com/mcp', headers: {Authorization: 'Bearer ${MY_API_TOKEN}'}}}"
+
+
+@cache
+def mcp_catalog() -> dict:
+    return yaml.safe_load(CATALOG_FILE.read_text(encoding="utf-8"))
+
+
+def mcp_choices() -> dict[str, str]:
+    """Copier choices: a readable label for each catalog id."""
+    return {f"{item['title']}: {item['description']}": key for key, item in mcp_catalog().items()}
+
+
+def _strings_of(entry: Mapping) -> list[tuple[str, str]]:
+    """(where, value) for every string an entry carries, so each can be checked for secrets."""
+    found = [(key, entry[key]) for key in ("command", "url") if isinstance(entry.get(key), str)]
+    found += [(f"args[{i}]", arg) for i, arg in enumerate(entry.get("args") or []) if isinstance(arg, str)]
+    for table in ("env", "headers"):
+        for key, value in (entry.get(table) or {}).items():
+            found.append((f"{table}.{key}", value))
+    return found
+
+
+def _secret_problem(name: str, where: str, value: str) -> str:
+    if WRONG_REFERENCE.search(value):
+        return (
+            f"custom_mcp_servers: {name}.{where} uses a variable syntax Claude Code does not expand. "
+            "Write ${VAR} (or ${VAR:-default})."
+        )
+    if TOKEN_SHAPES.search(value):
+        return (
+            f"custom_mcp_servers: {name}.{where} holds what looks like a literal credential. "
+            "Put it in the cloud environment's variables and write ${VAR} here."
+        )
+    literal = VAR_REFERENCE.sub("", value).replace("Bearer", "").replace("Basic", "").strip()
+    if SECRET_WORDS.search(where.split(".", 1)[-1]) and literal:
+        return (
+            f"custom_mcp_servers: {name}.{where} is a secret and must be a ${{VAR}} reference "
+            "(e.g. 'Bearer ${MY_TOKEN}'), never a literal value."
+        )
+    return ""
+
+
+def _entry_problem(name: str, entry: object) -> str:
+    if not isinstance(entry, Mapping):
+        return f"custom_mcp_servers: {name} must be a mapping, e.g. {EXAMPLE}."
+    kind = entry.get("type", "stdio" if "url" not in entry else None)
+    if kind is None:
+        return f"custom_mcp_servers: {name} has a url but no type; Claude Code would read it as stdio. Add type: http (or sse)."
+    if kind not in ALLOWED_KEYS:
+        return f"custom_mcp_servers: {name} has type {kind!r}. Use stdio, http or sse."
+    unknown = sorted(set(entry) - ALLOWED_KEYS[kind])
+    if unknown:
+        return f"custom_mcp_servers: {name} has keys {unknown} that a {kind} server does not take. Allowed: {sorted(ALLOWED_KEYS[kind])}."
+    if kind == "stdio":
+        if not isinstance(entry.get("command"), str) or not entry["command"].strip():
+            return f"custom_mcp_servers: {name} is stdio and needs a command, e.g. {{command: npx, args: [-y, some-mcp@1.0.0]}}."
+        args = entry.get("args", [])
+        if not isinstance(args, list) or not all(isinstance(a, (str, int, float)) for a in args):
+            return f"custom_mcp_servers: {name}.args must be a list of strings."
+    else:
+        url = entry.get("url")
+        if not isinstance(url, str) or not re.match(r"https?://[^\s]+$", url):
+            return f"custom_mcp_servers: {name} needs a url starting with https:// (got {url!r})."
+    for table in ("env", "headers"):
+        values = entry.get(table, {})
+        if not isinstance(values, Mapping) or not all(isinstance(v, (str, int, float)) for v in values.values()):
+            return f"custom_mcp_servers: {name}.{table} must map names to strings, e.g. {{API_TOKEN: '${{API_TOKEN}}'}}."
+    for where, value in _strings_of(entry):
+        if problem := _secret_problem(name, where, str(value)):
+            return problem
+    return ""
+
+
+def custom_mcp_servers_problem(custom: object, selected: list[str] | None = None) -> str:
+    if custom in (None, ""):
+        return ""
+    if not isinstance(custom, Mapping):
+        return f"custom_mcp_servers: expected a mapping of name to entry, e.g. {EXAMPLE}."
+    for name, entry in custom.items():
+        if not isinstance(name, str) or not SERVER_NAME.fullmatch(name):
+            return f"custom_mcp_servers: {name!r} is not a valid server name. Use letters, digits, - and _."
+        if name in RESERVED_NAMES:
+            return f"custom_mcp_servers: {name!r} is reserved by Claude Code. Pick another name."
+        if name in (selected or []):
+            return f"custom_mcp_servers: {name!r} is also selected in mcp_servers. Rename it or unselect the catalog entry."
+        if problem := _entry_problem(name, entry):
+            return problem
+    return ""
+
+
+def _clean_entry(entry: Mapping) -> dict:
+    """A custom entry in a fixed key order, scalars as strings, stdio `type` explicit."""
+    kind = entry.get("type", "stdio")
+    clean: dict = {"type": kind}
+    keys = ["command", "args", "env"] if kind == "stdio" else ["url", "headers"]
+    for key in keys:
+        if key not in entry:
+            continue
+        value = entry[key]
+        if key == "args":
+            value = [str(arg) for arg in value]
+        elif key in ("env", "headers"):
+            value = {str(k): str(v) for k, v in value.items()}
+        clean[key] = value
+    return clean
+
+
+def mcp_servers(selected: list[str], custom: Mapping | None) -> dict:
+    """Name -> .mcp.json entry: catalog servers in catalog order, then custom ones sorted."""
+    catalog = mcp_catalog()
+    servers = {key: dict(item["entry"]) for key, item in catalog.items() if key in (selected or [])}
+    for name in sorted(custom or {}):
+        servers[name] = _clean_entry(custom[name])
+    return servers
+
+
+def mcp_document(selected: list[str], custom: Mapping | None, existing: Mapping | None = None) -> dict:
+    """The whole .mcp.json. Servers a repository already had (on first copy) are kept."""
+    servers = dict((existing or {}).get("mcpServers") or {})
+    servers.update(mcp_servers(selected, custom))
+    return {"mcpServers": servers}
+
+
+def mcp_requirements(selected: list[str], custom: Mapping | None) -> dict[str, list[str]]:
+    """Env vars the servers reference and hosts they reach, for CLAUDE.md and the skill."""
+    env: set[str] = set()
+    hosts: set[str] = set()
+    catalog = mcp_catalog()
+    for key in selected or []:
+        env.update(catalog[key].get("env", []))
+        hosts.update(catalog[key].get("hosts", []))
+    for name, entry in (custom or {}).items():
+        for _, value in _strings_of(entry):
+            env.update(match.group(1) for match in VAR_REFERENCE.finditer(str(value)))
+        if isinstance(entry.get("url"), str):
+            host = re.sub(r"^https?://([^/:]+).*$", r"\1", entry["url"])
+            hosts.add(host)
+    return {"env": sorted(env), "hosts": sorted(hosts)}
+
+
+class McpServers(Extension):
+    """Globals for the catalog and .mcp.json, and the custom_mcp_servers validator."""
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.globals.update(
+            mcp_catalog=mcp_catalog,
+            mcp_choices=mcp_choices,
+            mcp_document=mcp_document,
+            mcp_requirements=mcp_requirements,
+        )
+        environment.filters["custom_mcp_servers_problem"] = custom_mcp_servers_problem

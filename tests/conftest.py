@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent))
+
+from answer_sets import ANSWER_SETS  # noqa: E402
+from helpers import generate, snapshot_template  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_copier(tmp_path_factory):
+    """Copier reads no user settings and caches nothing outside the test's tmp dirs."""
+    folder = tmp_path_factory.mktemp("copier-home")
+    settings = folder / "settings.yml"
+    settings.write_text("{}\n")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("COPIER_SETTINGS_PATH", str(settings))
+    patch.setenv("COPIER_CACHE_DIR", str(folder / "cache"))
+    yield
+    patch.undo()
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory) -> Path:
+    """This template's working tree as a clean, tagged git repository."""
+    return snapshot_template(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture(scope="session")
+def generated_sets(template_repo, tmp_path_factory) -> dict[str, Path]:
+    """Every answer set of the matrix, generated once per test session."""
+    projects = {}
+    for name, answers in ANSWER_SETS.items():
+        projects[name] = generate(template_repo, tmp_path_factory.mktemp(name), answers)
+    return projects
+
+
+@pytest.fixture(params=sorted(ANSWER_SETS))
+def answer_set(request, generated_sets) -> tuple[str, Path]:
+    return request.param, generated_sets[request.param]

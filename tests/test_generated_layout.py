@@ -1,0 +1,195 @@
+"""The generated layout, read the way Claude Code reads it, for every answer set."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from answer_sets import ANSWER_SETS, DEFAULT_OPTION_SETS
+from helpers import generate, generated_files, load_schema, read_frontmatter, shellcheck
+
+SKILL_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+AGENT_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+def settings_of(project: Path) -> dict:
+    return json.loads((project / ".claude" / "settings.json").read_text(encoding="utf-8"))
+
+
+def validate(instance: object, schema: dict) -> None:
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class(schema, format_checker=validator_class.FORMAT_CHECKER).validate(instance)
+
+
+def test_settings_validate_against_current_schema(answer_set):
+    _, project = answer_set
+    validate(settings_of(project), load_schema("claude-code-settings.schema.json"))
+
+
+@pytest.mark.parametrize("name", DEFAULT_OPTION_SETS)
+def test_default_options_validate_against_late_2025_schema(generated_sets, name):
+    validate(settings_of(generated_sets[name]), load_schema("claude-code-settings.2025-11.schema.json"))
+
+
+def test_settings_carry_schema_hook_permissions_and_env(answer_set):
+    name, project = answer_set
+    settings = settings_of(project)
+    assert settings["$schema"] == "https://json.schemastore.org/claude-code-settings.json"
+    (group,) = settings["hooks"]["SessionStart"]
+    (hook,) = group["hooks"]
+    assert hook["type"] == "command"
+    assert hook["command"] == '"${CLAUDE_PROJECT_DIR:-.}"/.claude/scripts/cloud-init.sh'
+    assert isinstance(hook["timeout"], int) and hook["timeout"] >= 60
+    assert "Read(./**/.env)" in settings["permissions"]["deny"]
+    expected_env = {k: ("true" if v is True else str(v)) for k, v in ANSWER_SETS[name].get("env_vars", {}).items()}
+    assert settings["env"] == expected_env
+
+
+def test_every_registered_hook_script_exists_and_every_hook_script_is_registered(answer_set):
+    _, project = answer_set
+    settings = settings_of(project)
+    registered = set()
+    for groups in settings["hooks"].values():
+        for group in groups:
+            for hook in group["hooks"]:
+                match = re.fullmatch(r'"\$\{CLAUDE_PROJECT_DIR:-\.\}"/(\S+)', hook["command"])
+                assert match, f"hook command is not anchored at the project dir: {hook['command']}"
+                assert (project / match.group(1)).is_file(), f"{match.group(1)} is registered but missing"
+                registered.add(match.group(1))
+    hook_dir = project / ".claude" / "hooks"
+    on_disk = {f".claude/hooks/{p.name}" for p in hook_dir.glob("*")} if hook_dir.exists() else set()
+    assert on_disk <= registered, f"hook scripts nobody registered: {on_disk - registered}"
+
+
+def test_mcp_entries_validate_against_plugin_manifest_definition(answer_set):
+    name, project = answer_set
+    answers = ANSWER_SETS[name]
+    mcp_file = project / ".mcp.json"
+    if not (answers.get("mcp_servers") or answers.get("custom_mcp_servers")):
+        assert not mcp_file.exists(), "no MCP server was chosen, yet .mcp.json was written"
+        return
+    document = json.loads(mcp_file.read_text(encoding="utf-8"))
+    assert set(document) == {"mcpServers"}
+    servers = document["mcpServers"]
+    assert set(servers) == set(answers.get("mcp_servers", [])) | set(answers.get("custom_mcp_servers", {}))
+    manifest = load_schema("claude-code-plugin-manifest.schema.json")
+    definition = manifest["properties"]["mcpServers"]
+    # Validate as the manifest would: the definition resolves refs against the whole schema.
+    validate({"mcpServers": servers}, {**manifest, "properties": {"mcpServers": definition}, "required": []})
+    for server_name, entry in servers.items():
+        assert "type" in entry, f"{server_name} has no type"
+        if "url" in entry:
+            assert entry["type"] in ("http", "sse"), f"remote server {server_name} must say http or sse"
+
+
+def test_mcp_secrets_are_only_variable_references(answer_set):
+    _, project = answer_set
+    mcp_file = project / ".mcp.json"
+    if not mcp_file.exists():
+        return
+    for server_name, entry in json.loads(mcp_file.read_text())["mcpServers"].items():
+        for table in ("headers", "env"):
+            for key, value in entry.get(table, {}).items():
+                if re.search(r"(?i)auth|token|key|secret|password", key):
+                    assert re.search(r"\$\{[A-Z_][A-Z0-9_]*(:-[^}]*)?\}", value), f"{server_name}.{table}.{key} is literal"
+
+
+def test_skills_have_valid_frontmatter(answer_set):
+    _, project = answer_set
+    for skill_file in (project / ".claude" / "skills").glob("*/SKILL.md"):
+        meta, body = read_frontmatter(skill_file)
+        name = meta.get("name")
+        assert name == skill_file.parent.name
+        assert SKILL_NAME.match(name) and len(name) <= 64
+        assert "claude" not in name and "anthropic" not in name
+        assert isinstance(meta.get("description"), str) and 1 <= len(meta["description"]) <= 1024
+        assert "<" not in meta["description"], "no XML tags in a skill description"
+        assert body.strip(), f"{skill_file} has no instructions"
+
+
+def test_commands_and_agents_have_valid_frontmatter(answer_set):
+    _, project = answer_set
+    for command in (project / ".claude" / "commands").glob("*.md"):
+        meta, body = read_frontmatter(command)
+        assert isinstance(meta.get("description"), str) and meta["description"].strip()
+        assert set(meta) <= {"description", "argument-hint", "allowed-tools", "model", "disable-model-invocation"}
+        assert body.strip()
+    for agent in (project / ".claude" / "agents").glob("*.md"):
+        meta, body = read_frontmatter(agent)
+        assert AGENT_NAME.match(meta.get("name", "")), f"{agent} needs a lowercase-hyphen name"
+        assert isinstance(meta.get("description"), str) and meta["description"].strip()
+        assert body.strip()
+
+
+def test_skill_and_command_names_do_not_clash(answer_set):
+    _, project = answer_set
+    skills = {p.parent.name for p in (project / ".claude" / "skills").glob("*/SKILL.md")}
+    commands = {p.stem for p in (project / ".claude" / "commands").glob("*.md")}
+    assert not skills & commands
+
+
+def test_scripts_are_executable_and_pass_bash_n_and_shellcheck(answer_set):
+    _, project = answer_set
+    scripts = [p for p in generated_files(project) if p.suffix == ".sh"]
+    assert project / ".claude" / "scripts" / "cloud-init.sh" in scripts
+    for script in scripts:
+        assert os.access(script, os.X_OK), f"{script} is not executable"
+        assert script.read_text().startswith("#!/usr/bin/env bash\n")
+        syntax = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+        assert syntax.returncode == 0, syntax.stderr
+    result = shellcheck(*scripts)
+    assert result.returncode == 0, result.stdout
+
+
+def test_no_empty_files_and_no_leftover_template_syntax(answer_set):
+    _, project = answer_set
+    for path in generated_files(project):
+        text = path.read_text(encoding="utf-8")
+        assert text.strip(), f"{path} is empty"
+        assert not re.search(r"\{\{|\{%|%\}", text), f"{path} holds unrendered Jinja"
+    for folder in (p for p in project.rglob("*") if p.is_dir() and ".git" not in p.parts):
+        assert any(folder.iterdir()), f"{folder} is an empty folder"
+
+
+def test_gitignore_keeps_personal_and_generated_files_out(answer_set):
+    _, project = answer_set
+    ignored = (project / ".claude" / ".gitignore").read_text().split()
+    assert {"settings.local.json", "logs/", "state/"} <= set(ignored)
+
+
+def test_claude_md_has_managed_and_user_blocks(answer_set):
+    name, project = answer_set
+    text = (project / "CLAUDE.md").read_text(encoding="utf-8")
+    for marker in ("BEGIN copier-claude-cloud managed block", "END copier-claude-cloud managed block",
+                   "BEGIN user block", "END user block"):
+        assert text.count(marker) == 1, marker
+    assert text.index("END copier-claude-cloud managed block") < text.index("BEGIN user block")
+    assert ".claude/logs/cloud-init.log" in text
+    for stack in ANSWER_SETS[name].get("stacks", []):
+        assert {"python": "Python", "node": "Node.js", "go": "Go", "rust": "Rust", "ruby": "Ruby",
+                "java": "Java", "php": "PHP"}[stack] in text
+
+
+def test_answers_file_records_every_answer(answer_set):
+    name, project = answer_set
+    recorded = yaml.safe_load((project / ".copier-answers.claude.yml").read_text())
+    assert recorded["_src_path"] and recorded["_commit"]
+    for key, value in ANSWER_SETS[name].items():
+        assert recorded[key] == value, key
+
+
+def test_same_answers_give_the_same_bytes(template_repo, tmp_path):
+    # project_name defaults to the folder's name, so pin it: the folders differ.
+    answers = {**ANSWER_SETS["python-uv-node-npm-services"], "project_name": "same"}
+    first = generate(template_repo, tmp_path / "first", answers)
+    second = generate(template_repo, tmp_path / "second", answers)
+    first_files = {p.relative_to(first): p.read_bytes() for p in generated_files(first)}
+    second_files = {p.relative_to(second): p.read_bytes() for p in generated_files(second)}
+    assert first_files == second_files
