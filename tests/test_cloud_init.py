@@ -1,0 +1,247 @@
+"""cloud-init.sh in simulated sessions: stub package managers on PATH log what they are asked."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from answer_sets import ANSWER_SETS
+from helpers import CloudSession, build_file_tree, generate
+
+
+@pytest.fixture
+def project(template_repo, tmp_path):
+    """make(answers, files) -> a generated project with `files` already in it."""
+
+    def make(answers: dict, files: dict[str, str] | None = None) -> Path:
+        destination = tmp_path / "project"
+        destination.mkdir(exist_ok=True)
+        build_file_tree(destination, files or {})
+        return generate(template_repo, destination, {"project_name": "demo", **answers})
+
+    return make
+
+
+def session_for(project_dir: Path, tmp_path: Path) -> CloudSession:
+    return CloudSession(project_dir, tmp_path / "session")
+
+
+def test_outside_the_cloud_it_does_nothing(project, tmp_path):
+    project_dir = project({"stacks": ["python", "node"], "services": ["redis"], "cli_tools": ["apt:jq"]})
+    session = session_for(project_dir, tmp_path)
+    for remote_value in (None, "false", ""):
+        extra = {} if remote_value is None else {"CLAUDE_CODE_REMOTE": remote_value}
+        result = session.run(remote=False, **extra)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "" and result.stderr == ""
+    assert session.calls() == []
+    assert not session.env_file.exists() or session.env_file.read_text() == ""
+    assert not (project_dir / ".claude" / "logs").exists()
+    assert not (project_dir / ".claude" / "state").exists()
+
+
+STACK_CASES = [
+    # (answers, files in the repository, the installer call expected in the stub log)
+    ({"stacks": ["python"], "python_tool": "uv"}, {"pyproject.toml": "", "uv.lock": ""}, "uv sync --frozen"),
+    ({"stacks": ["python"], "python_tool": "uv"}, {"pyproject.toml": ""}, "uv sync"),
+    ({"stacks": ["python"], "python_tool": "uv"}, {"requirements.txt": "httpx\n"},
+     "uv pip install --python .venv/bin/python -r requirements.txt"),
+    ({"stacks": ["python"], "python_tool": "poetry"}, {"pyproject.toml": "", "poetry.lock": ""},
+     "poetry install --no-interaction"),
+    ({"stacks": ["python"], "python_tool": "pipenv"}, {"Pipfile": "", "Pipfile.lock": ""}, "pipenv sync --dev"),
+    ({"stacks": ["python"], "python_tool": "pipenv"}, {"Pipfile": ""}, "pipenv install --dev"),
+    ({"stacks": ["node"], "node_tool": "npm"}, {"package.json": "{}", "package-lock.json": "{}"},
+     "npm ci --no-audit --no-fund"),
+    ({"stacks": ["node"], "node_tool": "npm"}, {"package.json": "{}"}, "npm install --no-audit --no-fund"),
+    ({"stacks": ["node"], "node_tool": "pnpm"}, {"package.json": "{}", "pnpm-lock.yaml": ""},
+     "pnpm install --frozen-lockfile"),
+    ({"stacks": ["node"], "node_tool": "yarn"}, {"package.json": "{}", "yarn.lock": "", ".yarnrc.yml": ""},
+     "yarn install --immutable"),
+    ({"stacks": ["node"], "node_tool": "yarn"}, {"package.json": "{}", "yarn.lock": ""},
+     "yarn install --frozen-lockfile"),
+    ({"stacks": ["node"], "node_tool": "bun"}, {"package.json": "{}", "bun.lock": ""}, "bun install --frozen-lockfile"),
+    ({"stacks": ["ruby"]}, {"Gemfile": "", "Gemfile.lock": ""}, "bundle install --jobs=4 --retry=2"),
+    ({"stacks": ["go"]}, {"go.mod": "module x\n"}, "go mod download"),
+    ({"stacks": ["rust"]}, {"Cargo.toml": "", "Cargo.lock": ""}, "cargo fetch --locked"),
+    ({"stacks": ["rust"]}, {"Cargo.toml": ""}, "cargo fetch"),
+    ({"stacks": ["java"], "java_tool": "maven"}, {"pom.xml": ""}, "mvn --batch-mode --quiet dependency:go-offline"),
+    ({"stacks": ["java"], "java_tool": "gradle"}, {"build.gradle": ""}, "gradle --no-daemon --quiet dependencies"),
+    ({"stacks": ["php"]}, {"composer.json": "{}", "composer.lock": "{}"},
+     "composer install --no-interaction --no-progress --prefer-dist"),
+]
+
+
+@pytest.mark.parametrize(("answers", "files", "expected"), STACK_CASES, ids=lambda v: v if isinstance(v, str) else None)
+def test_each_stack_installs_with_its_tool(project, tmp_path, answers, files, expected):
+    project_dir = project(answers, files)
+    session = session_for(project_dir, tmp_path)
+    result = session.run()
+    assert result.returncode == 0, result.stderr
+    assert expected in session.calls(), session.calls()
+    (stack,) = answers["stacks"]
+    assert f"{stack} ok" in result.stdout
+
+
+def test_pip_tool_installs_requirements_into_the_project_venv(project, tmp_path):
+    project_dir = project({"stacks": ["python"], "python_tool": "pip"}, {"requirements.txt": "", "requirements-dev.txt": ""})
+    session = session_for(project_dir, tmp_path)
+    # A venv python that logs like the other stubs: the script must use it, not the system pip.
+    venv_python = project_dir / ".venv" / "bin" / "python"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.write_text((session.bin / "uv").read_text())
+    venv_python.chmod(0o755)
+    result = session.run()
+    assert result.returncode == 0, result.stderr
+    calls = session.calls()
+    for requirements in ("requirements.txt", "requirements-dev.txt"):
+        assert f"python -m pip install --quiet --disable-pip-version-check -r {requirements}" in calls
+
+
+def test_maven_wrapper_wins_over_global_maven(project, tmp_path):
+    project_dir = project({"stacks": ["java"], "java_tool": "maven"}, {"pom.xml": ""})
+    session = session_for(project_dir, tmp_path)
+    wrapper = project_dir / "mvnw"
+    wrapper.write_text((session.bin / "mvn").read_text())
+    wrapper.chmod(0o755)
+    session.run()
+    assert "mvnw --batch-mode --quiet dependency:go-offline" in session.calls()
+    assert not any(call.startswith("mvn ") for call in session.calls())
+
+
+def test_exports_reach_bash_commands_once(project, tmp_path):
+    project_dir = project(
+        {"stacks": ["python", "node", "go", "rust", "php"], "services": ["postgresql", "redis"]},
+        {"pyproject.toml": "", "package.json": "{}", "go.mod": "", "Cargo.toml": "", "composer.json": "{}"},
+    )
+    session = session_for(project_dir, tmp_path)
+    assert session.run().returncode == 0
+    first = session.env_file.read_text()
+    assert session.run().returncode == 0
+    assert session.env_file.read_text() == first, "a second run duplicated exports"
+    assert len(first.splitlines()) == len(set(first.splitlines()))
+    values = session.exports("PATH", "VIRTUAL_ENV", "DATABASE_URL", "REDIS_URL")
+    path = values["PATH"].split(":")
+    for folder in (".venv/bin", "node_modules/.bin", "vendor/bin"):
+        assert str(project_dir / folder) in path
+    assert str(session.home / "go" / "bin") in path and str(session.home / ".cargo" / "bin") in path
+    assert path[-2:] == ["/usr/bin", "/bin"], "PATH additions must keep the existing PATH"
+    assert values["VIRTUAL_ENV"] == str(project_dir / ".venv")
+    assert values["DATABASE_URL"] == "postgresql://postgres:postgres@127.0.0.1:5432/demo"
+    assert values["REDIS_URL"] == "redis://127.0.0.1:6379/0"
+
+
+def test_services_are_started(project, tmp_path):
+    project_dir = project({"services": ["postgresql", "redis"]})
+    session = session_for(project_dir, tmp_path)
+    result = session.run()
+    assert result.returncode == 0
+    calls = session.calls()
+    assert "service postgresql start" in calls
+    assert "pg_isready --quiet --timeout=30 --host=127.0.0.1" in calls
+    assert any(call.startswith("runuser -u postgres -- psql") and "ALTER USER postgres" in call for call in calls)
+    assert "service redis-server start" in calls
+    assert "postgresql ok" in result.stdout and "redis ok" in result.stdout
+
+
+CLI_TOOLS = [
+    ("npm:@biomejs/biome@1.9.4", "npm install --global --no-audit --no-fund @biomejs/biome@1.9.4"),
+    ("npm:prettier", "npm install --global --no-audit --no-fund prettier"),
+    ("uv:ruff@0.6.9", "uv tool install ruff==0.6.9"),
+    ("pip:httpie", "python3 -m pip install --quiet --disable-pip-version-check httpie"),
+    ("cargo:ripgrep@14.1.0", "cargo install --locked ripgrep --version 14.1.0"),
+    ("go:golang.org/x/tools/gopls@v0.16.2", "go install golang.org/x/tools/gopls@v0.16.2"),
+    ("go:github.com/a/b/cmd/tool", "go install github.com/a/b/cmd/tool@latest"),
+    ("gem:rubocop@1.66.1", "gem install --no-document rubocop --version 1.66.1"),
+    ("apt:jq", "apt-get install -y -qq --no-install-recommends jq"),
+    ("apt:ripgrep@13.0.0-4", "apt-get install -y -qq --no-install-recommends ripgrep=13.0.0-4"),
+]
+
+
+def test_cli_tools_install_pinned_with_their_manager(project, tmp_path):
+    project_dir = project({"cli_tools": [spec for spec, _ in CLI_TOOLS]})
+    session = session_for(project_dir, tmp_path)
+    result = session.run()
+    assert result.returncode == 0, result.stderr
+    calls = session.calls()
+    for spec, expected in CLI_TOOLS:
+        assert expected in calls, f"{spec}: {expected!r} not in {calls}"
+    assert calls.count("apt-get update -qq") == 1
+    assert "cli-tools ok" in result.stdout
+
+
+def test_cli_tools_already_present_are_skipped(project, tmp_path):
+    project_dir = project({"cli_tools": ["npm:prettier@3.3.3", "npm:eslint@9.0.0"]})
+    session = session_for(project_dir, tmp_path)
+    for package, version in (("prettier", "3.3.3"), ("eslint", "8.57.0")):
+        manifest = session.scratch / "npm-global" / package / "package.json"
+        manifest.parent.mkdir(parents=True)
+        manifest.write_text(json.dumps({"name": package, "version": version}, indent=2))
+    session.run()
+    installs = [call for call in session.calls() if call.startswith("npm install")]
+    assert installs == ["npm install --global --no-audit --no-fund eslint@9.0.0"], "only the wrong version installs"
+    log = (project_dir / ".claude" / "logs" / "cloud-init.log").read_text()
+    assert "present: npm:prettier@3.3.3" in log
+
+
+def test_a_failed_install_never_blocks_the_session(project, tmp_path):
+    project_dir = project({"stacks": ["python", "node"]}, {"package.json": "{}", "pyproject.toml": ""})
+    session = session_for(project_dir, tmp_path)
+    result = session.run(STUB_FAIL="npm")
+    assert result.returncode == 0
+    assert "node FAILED" in result.stdout and "python ok" in result.stdout
+    assert "run again" in result.stdout
+    log = (project_dir / ".claude" / "logs" / "cloud-init.log").read_text()
+    assert "npm: simulated failure" in log and "failed node" in log
+    # Exports are written even when the install failed, so a retry by hand finds them.
+    assert str(project_dir / "node_modules" / ".bin") in session.exports("PATH")["PATH"]
+
+
+def test_empty_project_dir_falls_back_to_the_scripts_location(project, tmp_path):
+    project_dir = project({"stacks": ["node"]}, {"package.json": "{}", "package-lock.json": "{}"})
+    session = session_for(project_dir, tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = session.run(cwd=elsewhere, CLAUDE_PROJECT_DIR="")
+    assert result.returncode == 0, result.stderr
+    assert "npm ci --no-audit --no-fund" in session.calls()
+    assert (project_dir / ".claude" / "logs" / "cloud-init.log").is_file()
+    assert str(project_dir / "node_modules" / ".bin") in session.exports("PATH")["PATH"]
+
+
+def test_summary_is_one_line_and_status_repeats_it(project, tmp_path):
+    project_dir = project({"stacks": ["go"]}, {"go.mod": ""})
+    session = session_for(project_dir, tmp_path)
+    result = session.run()
+    assert len(result.stdout.splitlines()) == 1
+    assert result.stdout.startswith("cloud-init: go ok") and ".claude/logs/cloud-init.log" in result.stdout
+    status = session.run("--status", remote=False)
+    assert status.returncode == 0
+    assert status.stdout.splitlines()[0] == result.stdout.strip()
+    assert "done go" in status.stdout
+
+
+def test_without_env_file_it_still_installs_and_says_so(project, tmp_path):
+    project_dir = project({"stacks": ["go"]}, {"go.mod": ""})
+    session = session_for(project_dir, tmp_path)
+    env = session.environment()
+    del env["CLAUDE_ENV_FILE"]
+    result = subprocess.run([str(project_dir / ".claude/scripts/cloud-init.sh")], env=env, capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "go mod download" in session.calls()
+    assert "CLAUDE_ENV_FILE was not set" in result.stdout
+
+
+def test_hostile_project_name_cannot_reach_the_shell(template_repo, tmp_path):
+    canary = Path("/tmp/pwned")
+    canary.unlink(missing_ok=True)
+    project_dir = generate(template_repo, tmp_path / "hostile", ANSWER_SETS["hostile-values"])
+    session = session_for(project_dir, tmp_path)
+    result = session.run()
+    assert result.returncode == 0, result.stderr
+    assert not canary.exists()
+    database_url = session.exports("DATABASE_URL")["DATABASE_URL"]
+    assert database_url.startswith("postgresql://postgres:postgres@127.0.0.1:5432/")
+    assert all(c.isalnum() or c == "_" for c in database_url.rsplit("/", 1)[1])

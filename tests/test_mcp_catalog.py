@@ -1,0 +1,60 @@
+"""The built-in MCP catalog: real entry shapes, secrets as references, needs recorded."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+from extensions.mcp import VAR_REFERENCE, mcp_catalog, mcp_choices
+from helpers import ROOT
+
+CATALOG = mcp_catalog()
+COPIER_YML = yaml.safe_load((ROOT / "copier.yml").read_text())
+
+
+def referenced_vars(entry: dict) -> set[str]:
+    text = yaml.safe_dump(entry)
+    return {match.group(1) for match in VAR_REFERENCE.finditer(text)}
+
+
+@pytest.mark.parametrize("server_id", sorted(CATALOG))
+def test_catalog_entry_is_complete(server_id):
+    item = CATALOG[server_id]
+    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", server_id)
+    assert {"title", "description", "source", "auth", "env", "hosts", "allowed_by_default", "entry"} <= set(item)
+    assert item["source"].startswith("https://")
+    assert item["auth"] in ("token", "oauth", "none")
+    entry = item["entry"]
+    assert entry["type"] in ("http", "sse", "stdio")
+    if entry["type"] == "stdio":
+        assert "url" not in entry and entry["command"] in ("npx", "uvx")
+        # Pinned: a package spec with an exact version, never @latest.
+        assert any(re.search(r"@\d|==\d", arg) for arg in entry["args"]), entry["args"]
+    else:
+        assert urlparse(entry["url"]).scheme == "https"
+        assert urlparse(entry["url"]).hostname in item["hosts"]
+    # Every ${VAR} the entry uses is one the user is told to set, and the other way round.
+    assert referenced_vars(entry) == set(item["env"])
+    if item["auth"] == "token":
+        assert item["env"], "a token server must name the variable that holds the token"
+
+
+def test_allowed_by_default_matches_the_cloud_allowlist():
+    allowlist_file = ROOT.parent / "shared" / "reference" / "cloud-default-allowed-domains.txt"
+    if not allowlist_file.is_file():
+        pytest.skip("the cloud allowlist reference is not beside this repository")
+    allowed = [line.strip() for line in allowlist_file.read_text().splitlines() if line.strip() and not line.startswith("#")]
+
+    def is_allowed(host: str) -> bool:
+        return any(host == rule or (rule.startswith("*.") and host.endswith(rule[1:])) for rule in allowed)
+
+    for server_id, item in CATALOG.items():
+        assert item["allowed_by_default"] == all(is_allowed(h) for h in item["hosts"]), server_id
+
+
+def test_copier_question_offers_exactly_the_catalog():
+    assert sorted(mcp_choices().values()) == sorted(CATALOG)
+    assert COPIER_YML["mcp_servers"]["choices"] == "{{ mcp_choices() | to_json }}"
