@@ -6,6 +6,7 @@ from functools import cache
 from pathlib import Path
 
 import yaml
+from jinja2 import pass_context
 from jinja2.ext import Extension
 
 STACKS_FILE = Path(__file__).parent / "data" / "stacks.yml"
@@ -55,6 +56,13 @@ def stack_view(stacks: list[str], tools: dict[str, str]) -> list[dict]:
     return view
 
 
+@pass_context
+def project_stacks(context) -> list[dict]:
+    """`stack_view` of the answers being rendered: the stacks and their tool questions."""
+    tools = {stack: context.get(f"{stack}_tool") for stack in ("python", "node", "java")}
+    return stack_view(context.get("stacks") or [], tools)
+
+
 def stack_tools(view: list[dict]) -> dict[str, str]:
     """Chosen stack -> its tool, e.g. {"python": "uv", "go": "go"}."""
     return {stack["name"]: stack["tool"] for stack in view}
@@ -68,11 +76,12 @@ def active_hooks(starter_hooks: list[str], stacks: list[str]) -> list[str]:
 
 
 class StackView(Extension):
-    """Globals `stack_view`, `stack_tools`, `stack_names` and `active_hooks`."""
+    """Globals `project_stacks`, `stack_view`, `stack_tools`, `stack_names` and `active_hooks`."""
 
     def __init__(self, environment):
         super().__init__(environment)
         environment.globals["stack_view"] = stack_view
+        environment.globals["project_stacks"] = project_stacks
         environment.globals["stack_names"] = stack_names
         environment.globals["stack_tools"] = stack_tools
         environment.globals["active_hooks"] = active_hooks
