@@ -38,6 +38,9 @@ IGNORED_ENV_NAMES = {
     "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE": "Claude Code on the web overrides it; use CLAUDE_CODE_AUTO_COMPACT_WINDOW",
 }
 # Whole underscore-separated words, so TOKENIZERS_PARALLELISM passes and GITHUB_TOKEN does not.
+# Names the session's own processes depend on: setting them for every command breaks things.
+PROCESS_NAMES = {"PATH", "HOME", "SHELL", "USER", "PWD", "TMPDIR", "LD_PRELOAD", "LD_LIBRARY_PATH", "BASH_ENV", "ENV",
+                 "IFS", "CLAUDE_ENV_FILE", "CLAUDE_PROJECT_DIR"}
 SECRET_NAME = re.compile(r"(^|_)(SECRET|TOKEN|PASSWORD|PASSWD|APIKEY|API_KEY|PRIVATE_KEY|CREDENTIALS?)(_|$)")
 ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 
@@ -97,6 +100,8 @@ def env_vars_problem(env_vars: object) -> str:
     for name, value in env_vars.items():
         if not isinstance(name, str) or not ENV_NAME.fullmatch(name):
             return f"env_vars: {name!r} is not a valid name. Use capitals, digits and _, starting with a letter or _ (e.g. LOG_LEVEL)."
+        if name in PROCESS_NAMES:
+            return f"env_vars: {name} must not be set for every session; it would break the shell or Claude Code. Remove it."
         if name in IGNORED_ENV_NAMES:
             return f"env_vars: Claude Code ignores {name} in settings.json ({IGNORED_ENV_NAMES[name]}). Remove it."
         if SECRET_NAME.search(name):
@@ -115,6 +120,8 @@ def text_problem(value: object, question: str, max_length: int, required: bool =
         return f"{question}: must not be empty. Give a short name, e.g. my-service."
     if "\n" in text or "\r" in text:
         return f"{question}: must be one line. Remove the line breaks."
+    if "<!--" in text or "-->" in text:
+        return f"{question}: must not contain '<!--' or '-->'; CLAUDE.md uses them to mark its blocks."
     if len(text) > max_length:
         return f"{question}: is {len(text)} characters long; keep it to {max_length}."
     return ""

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 
+import yaml
 from jinja2.ext import Extension
 
 SCHEMA_URL = "https://json.schemastore.org/claude-code-settings.json"
@@ -85,6 +87,7 @@ def claude_settings(
     env_vars: Mapping | None,
     starter_hooks: list[str],
     bootstrap_timeout: int,
+    mcp_names: list[str] | None = None,
     existing: Mapping | None = None,
 ) -> dict:
     """The whole settings.json; `existing` (a repository's own file, on first copy) is folded in."""
@@ -94,7 +97,51 @@ def claude_settings(
         "env": {name: _env_value(value) for name, value in (env_vars or {}).items()},
         "hooks": hooks(starter_hooks, bootstrap_timeout),
     }
-    return merge_settings(settings, existing) if existing else settings
+    if mcp_names:
+        # The servers the team chose are approved: CLIs before 2.1 skip unapproved
+        # .mcp.json servers even in -p mode (seen with 2.0.55 in tests/e2e).
+        settings["enabledMcpjsonServers"] = list(mcp_names)
+    return merge_settings(settings, _without_template_entries(existing)) if existing else settings
+
+
+def template_owned_rules() -> set[str]:
+    """Every permission rule any answer can make the template write."""
+    rules = set(BASE_ALLOW) | set(EVERYDAY_GIT) | set(DENY)
+    return rules | set(_stack_rules())
+
+
+def _stack_rules() -> list[str]:
+    stacks = yaml.safe_load((Path(__file__).parent / "data" / "stacks.yml").read_text(encoding="utf-8"))
+    rules = []
+    for spec in stacks.values():
+        rules += spec.get("allow", [])
+        for tool_rules in spec.get("tool_allow", {}).values():
+            rules += tool_rules
+    return rules
+
+
+def _is_template_hook(group: Mapping) -> bool:
+    return any(
+        str(hook.get("command", "")).startswith('"${CLAUDE_PROJECT_DIR:-.}"/.claude/') for hook in group.get("hooks", [])
+    )
+
+
+def _without_template_entries(existing: Mapping) -> dict:
+    """A repository's settings minus what this template wrote into it before (a re-copy
+    over a generated repository), so changed answers can also narrow and remove."""
+    owned = template_owned_rules()
+    cleaned = dict(existing)
+    permissions_ = dict(existing.get("permissions") or {})
+    for key in ("allow", "deny", "ask"):
+        if key in permissions_:
+            permissions_[key] = [rule for rule in permissions_[key] if rule not in owned]
+    cleaned["permissions"] = permissions_
+    cleaned["hooks"] = {
+        event: kept
+        for event, groups in (existing.get("hooks") or {}).items()
+        if (kept := [group for group in groups if not _is_template_hook(group)])
+    }
+    return cleaned
 
 
 def _env_value(value: object) -> str:
@@ -122,7 +169,9 @@ def merge_settings(ours: dict, theirs: Mapping) -> dict:
             if group not in merged_hooks.setdefault(event, []):
                 merged_hooks[event].append(group)
     merged["hooks"] = merged_hooks
-    order = ["$schema", "permissions", "env", "hooks"]
+    if "enabledMcpjsonServers" in ours or "enabledMcpjsonServers" in theirs:
+        merged["enabledMcpjsonServers"] = _unique([*ours.get("enabledMcpjsonServers", []), *theirs.get("enabledMcpjsonServers", [])])
+    order = ["$schema", "permissions", "env", "hooks", "enabledMcpjsonServers"]
     return {key: merged[key] for key in [*order, *(k for k in merged if k not in order)] if key in merged}
 
 

@@ -36,7 +36,11 @@ def mcp_catalog() -> dict:
 
 def mcp_choices() -> dict[str, str]:
     """Copier choices: a readable label for each catalog id."""
-    return {f"{item['title']}: {item['description']}": key for key, item in mcp_catalog().items()}
+    def label(item: dict) -> str:
+        oauth = " [OAuth sign-in: may not work in cloud sessions]" if item["auth"] == "oauth" else ""
+        return f"{item['title']}: {item['description']}{oauth}"
+
+    return {label(item): key for key, item in mcp_catalog().items()}
 
 
 def _strings_of(entry: Mapping) -> list[tuple[str, str]]:
@@ -54,6 +58,11 @@ def _secret_problem(name: str, where: str, value: str) -> str:
         return (
             f"custom_mcp_servers: {name}.{where} uses a variable syntax Claude Code does not expand. "
             "Write ${VAR} (or ${VAR:-default})."
+        )
+    if re.search(r"://[^/@\s:]*:(?!\$\{)[^/@\s]+@", value):
+        return (
+            f"custom_mcp_servers: {name}.{where} has a password in a URL. "
+            "Write the URL with ${VAR} references, e.g. postgres://app:${DB_PASSWORD}@host/db."
         )
     if TOKEN_SHAPES.search(value):
         return (
@@ -88,8 +97,8 @@ def _entry_problem(name: str, entry: object) -> str:
             return f"custom_mcp_servers: {name}.args must be a list of strings."
     else:
         url = entry.get("url")
-        if not isinstance(url, str) or not re.match(r"https?://[^\s]+$", url):
-            return f"custom_mcp_servers: {name} needs a url starting with https:// (got {url!r})."
+        if not isinstance(url, str) or not re.match(r"(https://|http://(localhost|127\.0\.0\.1)[:/])[^\s]+$", url):
+            return f"custom_mcp_servers: {name} needs a url starting with https:// (http:// only for localhost), got {url!r}."
     for table in ("env", "headers"):
         values = entry.get(table, {})
         if not isinstance(values, Mapping) or not all(isinstance(v, (str, int, float)) for v in values.values()):
@@ -151,20 +160,23 @@ def mcp_document(selected: list[str], custom: Mapping | None, existing: Mapping 
 
 
 def mcp_requirements(selected: list[str], custom: Mapping | None) -> dict[str, list[str]]:
-    """Env vars the servers reference and hosts they reach, for CLAUDE.md and the skill."""
+    """Env vars the servers reference, hosts they reach, and which need an OAuth sign-in."""
     env: set[str] = set()
     hosts: set[str] = set()
+    oauth: list[str] = []
     catalog = mcp_catalog()
     for key in selected or []:
         env.update(catalog[key].get("env", []))
         hosts.update(catalog[key].get("hosts", []))
+        if catalog[key]["auth"] == "oauth":
+            oauth.append(key)
     for name, entry in (custom or {}).items():
         for _, value in _strings_of(entry):
             env.update(match.group(1) for match in VAR_REFERENCE.finditer(str(value)))
         if isinstance(entry.get("url"), str):
             host = re.sub(r"^https?://([^/:]+).*$", r"\1", entry["url"])
             hosts.add(host)
-    return {"env": sorted(env), "hosts": sorted(hosts)}
+    return {"env": sorted(env), "hosts": sorted(hosts), "oauth": oauth}
 
 
 class McpServers(Extension):

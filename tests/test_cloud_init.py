@@ -245,3 +245,32 @@ def test_hostile_project_name_cannot_reach_the_shell(template_repo, tmp_path):
     database_url = session.exports("DATABASE_URL")["DATABASE_URL"]
     assert database_url.startswith("postgresql://postgres:postgres@127.0.0.1:5432/")
     assert all(c.isalnum() or c == "_" for c in database_url.rsplit("/", 1)[1])
+
+
+def test_cli_tool_folders_reach_path_without_their_stack(project, tmp_path):
+    project_dir = project({"cli_tools": ["uv:ruff@0.6.9", "cargo:ripgrep@14.1.0", "go:golang.org/x/tools/gopls@v0.16.2"]})
+    session = session_for(project_dir, tmp_path)
+    assert session.run().returncode == 0
+    path = session.exports("PATH")["PATH"].split(":")
+    for folder in (session.home / ".local" / "bin", session.home / ".cargo" / "bin", session.home / "go" / "bin"):
+        assert str(folder) in path
+
+
+def test_project_dir_pointing_elsewhere_falls_back_to_the_scripts_repository(project, tmp_path):
+    project_dir = project({"stacks": ["go"]}, {"go.mod": ""})
+    session = session_for(project_dir, tmp_path)
+    parent_of_checkouts = tmp_path  # a multi-repo session's root holds no .claude/scripts
+    result = session.run(CLAUDE_PROJECT_DIR=str(parent_of_checkouts))
+    assert result.returncode == 0
+    assert (project_dir / ".claude" / "logs" / "cloud-init.log").is_file()
+
+
+def test_step_limits_share_the_hooks_timeout(template_repo, tmp_path):
+    import re
+
+    project_dir = generate(template_repo, tmp_path, {"stacks": ["python", "node"], "cli_tools": ["apt:jq"],
+                                                     "services": ["redis"], "bootstrap_timeout": 300})
+    script = (project_dir / ".claude" / "scripts" / "cloud-init.sh").read_text()
+    limits = [int(n) for n in re.findall(r"^run_step \S+ (\d+)$", script, flags=re.MULTILINE)]
+    assert len(limits) == 4
+    assert sum(limit + 10 for limit in limits) + 30 <= 300

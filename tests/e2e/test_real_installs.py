@@ -1,0 +1,83 @@
+"""One real install per stack, from the public registries, through the real CLI: a cloud
+session's first Bash command finds the dependencies the bootstrap installed.
+
+Marked `integration` (network): `.ci/run` runs them after the default suite. A stack
+whose tool is missing here, or whose registry this machine cannot reach, is skipped with
+the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import urllib.request
+
+import pytest
+
+import cli
+from fake_api import FakeAnthropic, Script
+
+pytestmark = pytest.mark.integration
+
+REGISTRIES = {
+    "python": "https://pypi.org/simple/six/",
+    "node": "https://registry.npmjs.org/is-number",
+    "ruby": "https://rubygems.org/api/v1/gems/rake.json",
+    "go": "https://proxy.golang.org/github.com/pkg/errors/@v/list",
+    "rust": "https://index.crates.io/config.json",
+    "java": "https://repo.maven.apache.org/maven2/",
+    "php": "https://repo.packagist.org/packages.json",
+}
+# (answers, files, the tool it needs, a Bash probe that succeeds only after the install)
+CASES = {
+    "python": ({"stacks": ["python"], "python_tool": "pip"}, {"requirements.txt": "six==1.16.0\n"}, "python3",
+               'python -c "import six; print(\'PROBE\', six.__version__)"'),
+    "node": ({"stacks": ["node"], "node_tool": "npm"},
+             {"package.json": json.dumps({"name": "probe", "version": "1.0.0", "dependencies": {"is-number": "7.0.0"}})},
+             "npm", "node -e \"require('is-number'); console.log('PROBE', 'is-number')\""),
+    "ruby": ({"stacks": ["ruby"]}, {"Gemfile": 'source "https://rubygems.org"\ngem "rake", "13.2.1"\n'}, "bundle",
+             "bundle exec rake --version && echo PROBE"),
+    "go": ({"stacks": ["go"]}, {"go.mod": "module probe\n\ngo 1.21\n\nrequire github.com/pkg/errors v0.9.1\n"}, "go",
+           "go list -m github.com/pkg/errors && echo PROBE"),
+    "rust": ({"stacks": ["rust"]}, {"Cargo.toml": '[package]\nname = "probe"\nversion = "0.1.0"\nedition = "2021"\n\n'
+                                                 '[dependencies]\nitoa = "=1.0.11"\n', "src/main.rs": "fn main() {}\n"},
+             "cargo", "cargo tree --offline && echo PROBE"),
+    "java": ({"stacks": ["java"], "java_tool": "maven"}, {"pom.xml": "<project/>"}, "mvn", "echo PROBE"),
+    "php": ({"stacks": ["php"]}, {"composer.json": '{"require": {"psr/log": "3.0.0"}}'}, "composer",
+            "test -d vendor/psr/log && echo PROBE"),
+}
+
+
+def reachable(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=8):  # noqa: S310 (fixed https URLs)
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("stack", sorted(CASES))
+def test_real_install_is_ready_for_the_first_bash_command(stack, client_world):
+    answers, files, tool, probe = CASES[stack]
+    if not shutil.which(tool):
+        pytest.skip(f"{tool} is not installed on this machine")
+    if not reachable(REGISTRIES[stack]):
+        pytest.skip(f"the {stack} registry ({REGISTRIES[stack]}) is not reachable from this machine")
+    version = cli.versions()[0]
+    binary = cli.install(version)
+    world = client_world(answers, files)
+    if stack == "node":  # a real lockfile, so the bootstrap's `npm ci` path runs
+        subprocess.run(["npm", "install", "--package-lock-only", "--no-audit", "--no-fund"], cwd=world.project,
+                       check=True, capture_output=True, timeout=300)
+    env = world.env()
+    env["PATH"] = env["PATH"].split(":", 1)[1]  # no stubs: the machine's real package managers
+    script = Script(bash_command=probe)
+    with FakeAnthropic(script) as api:
+        env["ANTHROPIC_BASE_URL"] = api.url
+        result = cli.print_mode(binary, world.project, env)
+    assert result.returncode == 0, result.stderr
+    first = json.dumps(script.main_requests()[0])
+    assert f"{stack} ok" in first, first[first.find("cloud-init:"):][:400]
+    outputs = json.dumps(script.requests[-1].get("messages", [])[-1])
+    assert "PROBE" in outputs, outputs[:600]

@@ -1,0 +1,130 @@
+"""The starter hook as Claude Code runs it, the exact starter files per answer set, and the
+settings rules that depend on answers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from answer_sets import ANSWER_SETS
+from helpers import build_file_tree, generate, load_schema
+
+DEFAULT_STARTERS = {
+    "starter_skills": ["cloud-environment", "add-dependency"],
+    "starter_commands": ["check", "bootstrap-status"],
+    "starter_hooks": ["format-on-edit"],
+    "include_agents": True,
+}
+FORMATTABLE = {"python", "node", "ruby", "go", "rust", "php"}
+
+
+def expected_starter_files(answers: dict) -> set[str]:
+    chosen = {**DEFAULT_STARTERS, **answers}
+    files = {f".claude/skills/{name}/SKILL.md" for name in chosen["starter_skills"]}
+    files |= {f".claude/commands/{name}.md" for name in chosen["starter_commands"]}
+    if "format-on-edit" in chosen["starter_hooks"] and FORMATTABLE & set(answers.get("stacks", [])):
+        files.add(".claude/hooks/format-on-edit.sh")
+    if chosen["include_agents"]:
+        files.add(".claude/agents/test-fixer.md")
+    return files
+
+
+def test_exactly_the_chosen_starter_files_are_generated(answer_set):
+    name, project = answer_set
+    found = {
+        str(path.relative_to(project))
+        for folder in ("skills", "commands", "hooks", "agents")
+        for path in (project / ".claude" / folder).rglob("*")
+        if path.is_file()
+    }
+    assert found == expected_starter_files(ANSWER_SETS[name])
+
+
+def test_settings_approve_exactly_the_generated_mcp_servers(answer_set):
+    _, project = answer_set
+    settings = json.loads((project / ".claude" / "settings.json").read_text())
+    mcp_file = project / ".mcp.json"
+    servers = list(json.loads(mcp_file.read_text())["mcpServers"]) if mcp_file.exists() else []
+    assert settings.get("enabledMcpjsonServers", []) == servers
+
+
+def test_stack_defaults_validate_against_late_2025_schema(template_repo, tmp_path):
+    """Default options with stacks (so with the PostToolUse hook) suit older CLIs too."""
+    import jsonschema
+
+    project = generate(template_repo, tmp_path, {"stacks": ["python", "node", "go"]})
+    settings = json.loads((project / ".claude" / "settings.json").read_text())
+    assert "PostToolUse" in settings["hooks"]
+    jsonschema.Draft7Validator(load_schema("claude-code-settings.2025-11.schema.json")).validate(settings)
+
+
+@pytest.fixture
+def hook_project(template_repo, tmp_path):
+    project = generate(template_repo, tmp_path / "project", {"stacks": ["python", "node", "ruby", "go"]})
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "formatter.log"
+    for tool in ("ruff", "black", "prettier", "rubocop", "gofmt"):
+        stub = bin_dir / tool
+        stub.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "{tool} $*" >> "{log}"\n')
+        stub.chmod(0o755)
+    return project, bin_dir, log
+
+
+def run_hook(project: Path, bin_dir: Path, payload: object) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(project / ".claude" / "hooks" / "format-on-edit.sh")],
+        input=payload if isinstance(payload, str) else json.dumps(payload),
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "CLAUDE_PROJECT_DIR": str(project)},
+        capture_output=True, text=True, timeout=30,
+    )
+
+
+def edit_of(path: Path) -> dict:
+    return {"hook_event_name": "PostToolUse", "tool_name": "Edit", "tool_input": {"file_path": str(path)}}
+
+
+def test_format_hook_formats_with_the_projects_own_formatter(hook_project):
+    project, bin_dir, log = hook_project
+    build_file_tree(project, {"pyproject.toml": "[tool.ruff]\nline-length = 100\n", "app.py": "x=1\n",
+                              "Gemfile": "", ".rubocop.yml": "", "main.go": "package main\n"})
+    for name in ("app.py", "Gemfile", "main.go"):
+        assert run_hook(project, bin_dir, edit_of(project / name)).returncode == 0
+    assert log.read_text().splitlines() == [
+        f"ruff format --quiet {project}/app.py",
+        f"rubocop --autocorrect --format quiet {project}/Gemfile",
+        f"gofmt -w {project}/main.go",
+    ]
+
+
+def test_format_hook_leaves_projects_without_a_formatter_alone(hook_project):
+    project, bin_dir, log = hook_project
+    build_file_tree(project, {"app.py": "x=1\n", "README.md": "# x\n", "notes.txt": "x"})
+    for name in ("app.py", "README.md", "notes.txt", "missing.py"):
+        result = run_hook(project, bin_dir, edit_of(project / name))
+        assert result.returncode == 0 and result.stdout == ""
+    assert not log.exists(), "a formatter ran in a project that is not set up for it"
+
+
+@pytest.mark.parametrize("payload", ["not json", "{}", json.dumps({"tool_input": {}}), ""])
+def test_format_hook_never_blocks_on_odd_input(hook_project, payload):
+    project, bin_dir, _ = hook_project
+    assert run_hook(project, bin_dir, payload).returncode == 0
+
+
+def test_recopy_with_narrower_answers_narrows_the_settings(template_repo, tmp_path):
+    generate(template_repo, tmp_path, {"stacks": ["python", "node"], "permission_profile": "autonomous"})
+    settings_file = tmp_path / ".claude" / "settings.json"
+    settings = json.loads(settings_file.read_text())
+    settings["permissions"]["allow"].append("Bash(make docs)")
+    settings_file.write_text(json.dumps(settings, indent=2))
+    generate(template_repo, tmp_path, {"stacks": ["python", "node"], "permission_profile": "cautious",
+                                       "starter_hooks": []}, overwrite=True)
+    after = json.loads(settings_file.read_text())
+    assert "Bash(uv run:*)" not in after["permissions"]["allow"]
+    assert "Bash(make docs)" in after["permissions"]["allow"], "the team's own rule must stay"
+    assert after["permissions"]["defaultMode"] == "default"
+    assert "PostToolUse" not in after["hooks"]
