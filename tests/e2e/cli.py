@@ -111,7 +111,7 @@ def invalid_settings(report: str) -> str:
 def print_mode(binary: Path, project: Path, env: dict[str, str], prompt: str = "check the session",
                extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(binary), "-p", prompt, "--output-format", "json", "--allowedTools", "Bash", *extra],
+        [str(binary), "-p", prompt, "--output-format", "json", *extra, "--allowedTools", "Bash", "Write"],
         cwd=project, env=env, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL,
     )
 

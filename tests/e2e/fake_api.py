@@ -18,9 +18,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 @dataclass
 class Script:
     bash_command: str | None = None  # answer the main conversation's first turn with this Bash call
+    # Further tool calls, one per later turn of the main conversation: (tool name, input).
+    more_tools: list[tuple[str, dict]] = field(default_factory=list)
     final_text: str = "All done."
     requests: list[dict] = field(default_factory=list)
     request_times: list[float] = field(default_factory=list)
+
+    def tool_calls(self) -> list[tuple[str, dict]]:
+        calls = [("Bash", {"command": self.bash_command, "description": "check the session"})] if self.bash_command else []
+        return calls + list(self.more_tools)
 
     def main_requests(self) -> list[dict]:
         """Requests of the main conversation: the ones that offer the Bash tool."""
@@ -132,11 +138,12 @@ class FakeAnthropic:
                     script.requests.append(body)
                     script.request_times.append(time.time())
                     is_main = any(t.get("name") == "Bash" for t in body.get("tools", []))
-                    first_main = is_main and len(script.main_requests()) == 1
+                    turn = len(script.main_requests()) - 1  # this request's place in the main conversation
                 model = body.get("model", "claude-fake")
-                if is_main and first_main and script.bash_command and not _has_tool_result(body):
-                    blocks = [{"type": "tool_use", "id": "toolu_fake_1", "name": "Bash",
-                               "input": {"command": script.bash_command, "description": "check the session"}}]
+                calls = script.tool_calls()
+                if is_main and turn < len(calls):
+                    name, tool_input = calls[turn]
+                    blocks = [{"type": "tool_use", "id": f"toolu_fake_{turn + 1}", "name": name, "input": tool_input}]
                     stop = "tool_use"
                 else:
                     blocks = [{"type": "text", "text": script.final_text}]

@@ -38,7 +38,7 @@ E2E_SETS = {
                               "headers": {"Authorization": "Bearer ${TEAM_DOCS_TOKEN}"}},
             },
         },
-        {"pyproject.toml": "", "uv.lock": "", "package.json": "{}", "package-lock.json": "{}"},
+        {"pyproject.toml": "[tool.ruff]\n", "uv.lock": "", "package.json": "{}", "package-lock.json": "{}"},
     ),
     "go-rust-ruby-catalog-stdio": (
         {
@@ -124,7 +124,17 @@ def test_doctor_would_report_a_broken_setting(claude, client_world):
 
 def test_cloud_session_loads_everything(claude, world):
     version, binary = claude
-    script = Script(bash_command=PROBE)
+    written = world.project / "probe_module.py"
+    formatter_log = world.scratch / "ruff.log"
+    hooked = (world.project / ".claude" / "hooks" / "format-on-edit.sh").exists()
+    if hooked:
+        # The format-on-edit hook finds ruff in the project's venv; this one only logs.
+        ruff = world.project / ".venv" / "bin" / "ruff"
+        ruff.parent.mkdir(parents=True, exist_ok=True)
+        ruff.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "ruff $*" >> "{formatter_log}"\n')
+        ruff.chmod(0o755)
+    more = [("Write", {"file_path": str(written), "content": "x = 1\n"})] if hooked else []
+    script = Script(bash_command=PROBE, more_tools=more)
     with FakeAnthropic(script) as api:
         result = cli.print_mode(binary, world.project, world.env(api.url))
     assert result.returncode == 0, result.stderr
@@ -153,7 +163,12 @@ def test_cloud_session_loads_everything(claude, world):
         assert name in first, f"{version} does not list {name}"
         assert meta["description"][:50] in first, f"{version} lists {name} without its description"
 
-    # 4. Every stdio MCP server started (stubbed) and shows its tool; remote ones are configured.
+    # 4. The PostToolUse hook runs after Claude writes a file.
+    if hooked:
+        assert written.exists(), f"{version} did not run the Write call"
+        assert f"ruff format --quiet {written}" in formatter_log.read_text(), f"{version} did not run format-on-edit"
+
+    # 5. Every stdio MCP server started (stubbed) and shows its tool; remote ones are configured.
     mcp_file = world.project / ".mcp.json"
     servers = json.loads(mcp_file.read_text())["mcpServers"] if mcp_file.exists() else {}
     for name, entry in servers.items():
