@@ -67,6 +67,15 @@ def permissions(view: list[dict], profile: str) -> dict:
     return {"allow": _unique(allow), "deny": list(DENY), "defaultMode": mode}
 
 
+def bootstrap_hook_timeout(background: bool, step_timeout: int) -> int:
+    """Seconds Claude Code gives the SessionStart hook: more than all that can block it.
+
+    In the background the hook only hashes, writes exports and starts a worker. In the
+    foreground it runs the steps in parallel, each at most step_timeout plus timeout's
+    10 s kill grace; a run that overlaps it waits for its lock no longer than that."""
+    return 60 if background else step_timeout + 10 + 60
+
+
 def hooks(starter_hooks: list[str], bootstrap_timeout: int) -> dict:
     events: dict[str, list] = {
         # No matcher: the bootstrap must re-export env on startup, resume, clear and compact.
@@ -187,4 +196,5 @@ class ClaudeJson(Extension):
     def __init__(self, environment):
         super().__init__(environment)
         environment.globals["claude_settings"] = claude_settings
+        environment.globals["bootstrap_hook_timeout"] = bootstrap_hook_timeout
         environment.filters["json_document"] = json_document

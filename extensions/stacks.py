@@ -44,6 +44,7 @@ def stack_view(stacks: list[str], tools: dict[str, str]) -> list[dict]:
             {
                 "name": name,
                 "label": spec["label"],
+                "inputs": spec["inputs"],
                 "tool": tool,
                 "add": spec["tools"][tool]["add"],
                 "add_dev": spec["tools"][tool]["add_dev"],
@@ -61,6 +62,18 @@ def project_stacks(context) -> list[dict]:
     """`stack_view` of the answers being rendered: the stacks and their tool questions."""
     tools = {stack: context.get(f"{stack}_tool") for stack in ("python", "node", "java")}
     return stack_view(context.get("stacks") or [], tools)
+
+
+# Package tools the cloud image may lack, which the setup script installs when missing.
+SETUP_TOOLS = {"python": ("uv", "poetry", "pipenv"), "node": ("pnpm", "yarn", "bun")}
+
+
+@pass_context
+def cloud_setup_needed(context) -> bool:
+    """Whether cloud-setup.sh has anything to provision for these answers."""
+    stacks = context.get("stacks") or []
+    tools = any(context.get(f"{stack}_tool") in names for stack, names in SETUP_TOOLS.items() if stack in stacks)
+    return bool(tools or context.get("services") or context.get("cli_tools"))
 
 
 def stack_tools(view: list[dict]) -> dict[str, str]:
@@ -85,3 +98,4 @@ class StackView(Extension):
         environment.globals["stack_names"] = stack_names
         environment.globals["stack_tools"] = stack_tools
         environment.globals["active_hooks"] = active_hooks
+        environment.globals["cloud_setup_needed"] = cloud_setup_needed

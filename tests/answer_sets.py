@@ -48,6 +48,7 @@ ANSWER_SETS: dict[str, dict] = {
         "permission_profile": "cautious",
         "starter_skills": [],
         "starter_hooks": [],
+        "background_install": False,
     },
     "python-poetry-node-yarn-go-rust-all-mcp": {
         "stacks": ["python", "node", "go", "rust"],

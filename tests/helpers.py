@@ -147,8 +147,9 @@ name=$(basename "$0")
 printf '%s\n' "$name $*" >>"$STUB_LOG"
 [ -n "${STUB_SLEEP:-}" ] && sleep "$STUB_SLEEP"
 for failing in ${STUB_FAIL:-}; do
-  [ "$failing" = "$name" ] && { echo "$name: simulated failure" >&2; exit 1; }
+  [ "$failing" = "$name" ] && { echo "$name: simulated failure" >&2; printf '%s\n' "done: $name $*" >>"$STUB_LOG"; exit 1; }
 done
+[ -n "${STUB_SLEEP:-}" ] && printf '%s\n' "done: $name $*" >>"$STUB_LOG"
 case "$name $*" in
   "sudo -n "*) shift; exec "$@" ;;
   "npm root -g") echo "$STUB_ROOT/npm-global" ;;
@@ -207,8 +208,25 @@ class CloudSession:
             timeout=120,
         )
 
+    def start(self, *args: str, **extra: str) -> subprocess.CompletedProcess:
+        """The hook, then `--wait` for what it started in the background (as a Bash command would)."""
+        hook = self.run(*args, **extra)
+        self.run("--wait", **extra)
+        return hook
+
+    def result(self) -> str:
+        """The last install run's summary, as --status prints it."""
+        path = self.project / ".claude" / "state" / "result"
+        return path.read_text() if path.exists() else ""
+
+    @staticmethod
+    def hook_output(completed: subprocess.CompletedProcess) -> dict:
+        """The hook's JSON output: systemMessage for the user, additionalContext for Claude."""
+        return json.loads(completed.stdout)
+
     def calls(self) -> list[str]:
-        return self.stub_log.read_text().splitlines()
+        """Package manager calls, in order (the `done:` lines of slow stubs left out)."""
+        return [line for line in self.stub_log.read_text().splitlines() if not line.startswith("done: ")]
 
     def exports(self, *names: str) -> dict[str, str]:
         """Source the env file the way Claude Code does before a Bash command, and read `names`."""

@@ -107,7 +107,8 @@ def test_text_questions():
         ({"env_vars": {"API_TOKEN": "x"}}, "env_vars"),
         ({"custom_mcp_servers": {"x": {"url": "https://x.example"}}}, "custom_mcp_servers"),
         ({"project_name": "two\nlines"}, "project_name"),
-        ({"bootstrap_timeout": 5}, "bootstrap_timeout"),
+        ({"step_timeout": 5}, "step_timeout"),
+        ({"wait_timeout": 600}, "wait_timeout"),
     ],
 )
 def test_copier_rejects_bad_answers_naming_the_question(copie, template_repo, answers, question):

@@ -54,14 +54,14 @@ STACK_CASES = [
     ({"stacks": ["python"], "python_tool": "pipenv"}, {"Pipfile": "", "Pipfile.lock": ""}, "pipenv sync --dev"),
     ({"stacks": ["python"], "python_tool": "pipenv"}, {"Pipfile": ""}, "pipenv install --dev"),
     ({"stacks": ["node"], "node_tool": "npm"}, {"package.json": "{}", "package-lock.json": "{}"},
-     "npm ci --no-audit --no-fund"),
-    ({"stacks": ["node"], "node_tool": "npm"}, {"package.json": "{}"}, "npm install --no-audit --no-fund"),
+     "npm ci --prefer-offline --no-audit --no-fund"),
+    ({"stacks": ["node"], "node_tool": "npm"}, {"package.json": "{}"}, "npm install --prefer-offline --no-audit --no-fund"),
     ({"stacks": ["node"], "node_tool": "pnpm"}, {"package.json": "{}", "pnpm-lock.yaml": ""},
-     "pnpm install --frozen-lockfile"),
+     "pnpm install --frozen-lockfile --prefer-offline"),
     ({"stacks": ["node"], "node_tool": "yarn"}, {"package.json": "{}", "yarn.lock": "", ".yarnrc.yml": ""},
      "yarn install --immutable"),
     ({"stacks": ["node"], "node_tool": "yarn"}, {"package.json": "{}", "yarn.lock": ""},
-     "yarn install --frozen-lockfile"),
+     "yarn install --frozen-lockfile --prefer-offline"),
     ({"stacks": ["node"], "node_tool": "bun"}, {"package.json": "{}", "bun.lock": ""}, "bun install --frozen-lockfile"),
     ({"stacks": ["ruby"]}, {"Gemfile": "", "Gemfile.lock": ""}, "bundle install --jobs=4 --retry=2"),
     ({"stacks": ["go"]}, {"go.mod": "module x\n"}, "go mod download"),
@@ -78,11 +78,11 @@ STACK_CASES = [
 def test_each_stack_installs_with_its_tool(project, tmp_path, answers, files, expected):
     project_dir = project(answers, files)
     session = session_for(project_dir, tmp_path)
-    result = session.run()
+    result = session.start()
     assert result.returncode == 0, result.stderr
     assert expected in session.calls(), session.calls()
     (stack,) = answers["stacks"]
-    assert f"{stack} ok" in result.stdout
+    assert f"{stack} ok" in session.result()
 
 
 def test_pip_tool_installs_requirements_into_the_project_venv(project, tmp_path):
@@ -93,7 +93,7 @@ def test_pip_tool_installs_requirements_into_the_project_venv(project, tmp_path)
     venv_python.parent.mkdir(parents=True)
     venv_python.write_text((session.bin / "uv").read_text())
     venv_python.chmod(0o755)
-    result = session.run()
+    result = session.start()
     assert result.returncode == 0, result.stderr
     calls = session.calls()
     for requirements in ("requirements.txt", "requirements-dev.txt"):
@@ -106,7 +106,7 @@ def test_maven_wrapper_wins_over_global_maven(project, tmp_path):
     wrapper = project_dir / "mvnw"
     wrapper.write_text((session.bin / "mvn").read_text())
     wrapper.chmod(0o755)
-    session.run()
+    session.start()
     assert "mvnw --batch-mode --quiet dependency:go-offline" in session.calls()
     assert not any(call.startswith("mvn ") for call in session.calls())
 
@@ -117,9 +117,9 @@ def test_exports_reach_bash_commands_once(project, tmp_path):
         {"pyproject.toml": "", "package.json": "{}", "go.mod": "", "Cargo.toml": "", "composer.json": "{}"},
     )
     session = session_for(project_dir, tmp_path)
-    assert session.run().returncode == 0
+    assert session.start().returncode == 0
     first = session.env_file.read_text()
-    assert session.run().returncode == 0
+    assert session.start().returncode == 0
     assert session.env_file.read_text() == first, "a second run duplicated exports"
     assert len(first.splitlines()) == len(set(first.splitlines()))
     values = session.exports("PATH", "VIRTUAL_ENV", "DATABASE_URL", "REDIS_URL")
@@ -136,19 +136,19 @@ def test_exports_reach_bash_commands_once(project, tmp_path):
 def test_services_are_started(project, tmp_path):
     project_dir = project({"services": ["postgresql", "redis"]})
     session = session_for(project_dir, tmp_path)
-    result = session.run()
+    result = session.start()
     assert result.returncode == 0
     calls = session.calls()
     assert "service postgresql start" in calls
     assert "pg_isready --quiet --timeout=30 --host=127.0.0.1" in calls
     assert any(call.startswith("runuser -u postgres -- psql") and "ALTER USER postgres" in call for call in calls)
     assert "service redis-server start" in calls
-    assert "postgresql ok" in result.stdout and "redis ok" in result.stdout
+    assert "postgresql ok" in session.result() and "redis ok" in session.result()
 
 
 CLI_TOOLS = [
-    ("npm:@biomejs/biome@1.9.4", "npm install --global --no-audit --no-fund @biomejs/biome@1.9.4"),
-    ("npm:prettier", "npm install --global --no-audit --no-fund prettier"),
+    ("npm:@biomejs/biome@1.9.4", "npm install --global --no-audit --no-fund --prefer-offline @biomejs/biome@1.9.4"),
+    ("npm:prettier", "npm install --global --no-audit --no-fund --prefer-offline prettier"),
     ("uv:ruff@0.6.9", "uv tool install ruff==0.6.9"),
     ("pip:httpie", "python3 -m pip install --quiet --disable-pip-version-check httpie"),
     ("cargo:ripgrep@14.1.0", "cargo install --locked ripgrep --version 14.1.0"),
@@ -163,13 +163,13 @@ CLI_TOOLS = [
 def test_cli_tools_install_pinned_with_their_manager(project, tmp_path):
     project_dir = project({"cli_tools": [spec for spec, _ in CLI_TOOLS]})
     session = session_for(project_dir, tmp_path)
-    result = session.run()
+    result = session.start()
     assert result.returncode == 0, result.stderr
     calls = session.calls()
     for spec, expected in CLI_TOOLS:
         assert expected in calls, f"{spec}: {expected!r} not in {calls}"
     assert calls.count("apt-get update -qq") == 1
-    assert "cli-tools ok" in result.stdout
+    assert "cli-tools ok" in session.result()
 
 
 def test_cli_tools_already_present_are_skipped(project, tmp_path):
@@ -179,9 +179,9 @@ def test_cli_tools_already_present_are_skipped(project, tmp_path):
         manifest = session.scratch / "npm-global" / package / "package.json"
         manifest.parent.mkdir(parents=True)
         manifest.write_text(json.dumps({"name": package, "version": version}, indent=2))
-    session.run()
+    session.start()
     installs = [call for call in session.calls() if call.startswith("npm install")]
-    assert installs == ["npm install --global --no-audit --no-fund eslint@9.0.0"], "only the wrong version installs"
+    assert installs == ["npm install --global --no-audit --no-fund --prefer-offline eslint@9.0.0"], "only the wrong version installs"
     log = (project_dir / ".claude" / "logs" / "cloud-init.log").read_text()
     assert "present: npm:prettier@3.3.3" in log
 
@@ -189,10 +189,11 @@ def test_cli_tools_already_present_are_skipped(project, tmp_path):
 def test_a_failed_install_never_blocks_the_session(project, tmp_path):
     project_dir = project({"stacks": ["python", "node"]}, {"package.json": "{}", "pyproject.toml": ""})
     session = session_for(project_dir, tmp_path)
-    result = session.run(STUB_FAIL="npm")
-    assert result.returncode == 0
-    assert "node FAILED" in result.stdout and "python ok" in result.stdout
-    assert "run again" in result.stdout
+    hook = session.run(STUB_FAIL="npm")
+    assert hook.returncode == 0
+    waited = session.run("--wait", STUB_FAIL="npm")
+    assert waited.returncode == 1, "--wait reports the failure"
+    assert "node FAILED" in waited.stderr and "python ok" in waited.stderr and "--force" in waited.stderr
     log = (project_dir / ".claude" / "logs" / "cloud-init.log").read_text()
     assert "npm: simulated failure" in log and "failed node" in log
     # Exports are written even when the install failed, so a retry by hand finds them.
@@ -204,23 +205,27 @@ def test_empty_project_dir_falls_back_to_the_scripts_location(project, tmp_path)
     session = session_for(project_dir, tmp_path)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    result = session.run(cwd=elsewhere, CLAUDE_PROJECT_DIR="")
+    result = session.start(cwd=elsewhere, CLAUDE_PROJECT_DIR="")
     assert result.returncode == 0, result.stderr
-    assert "npm ci --no-audit --no-fund" in session.calls()
+    assert "npm ci --prefer-offline --no-audit --no-fund" in session.calls()
     assert (project_dir / ".claude" / "logs" / "cloud-init.log").is_file()
     assert str(project_dir / "node_modules" / ".bin") in session.exports("PATH")["PATH"]
 
 
-def test_summary_is_one_line_and_status_repeats_it(project, tmp_path):
+def test_hook_output_is_one_line_each_and_status_repeats_the_result(project, tmp_path):
     project_dir = project({"stacks": ["go"]}, {"go.mod": ""})
     session = session_for(project_dir, tmp_path)
-    result = session.run()
-    assert len(result.stdout.splitlines()) == 1
-    assert result.stdout.startswith("cloud-init: go ok") and ".claude/logs/cloud-init.log" in result.stdout
+    output = session.hook_output(session.start())
+    message = output["systemMessage"]
+    context = output["hookSpecificOutput"]["additionalContext"]
+    assert output["hookSpecificOutput"]["hookEventName"] == "SessionStart"
+    assert "\n" not in message and "\n" not in context
+    assert message.startswith("cloud-init: installing go in the background")
+    assert ".claude/logs/cloud-init.log" in context and "Bash commands wait" in context
     status = session.run("--status", remote=False)
     assert status.returncode == 0
-    assert status.stdout.splitlines()[0] == result.stdout.strip()
-    assert "done go" in status.stdout
+    assert status.stdout.splitlines()[0].startswith("ready: cloud-init: go ok")
+    assert "  go: done" in status.stdout and "done go" in status.stdout
 
 
 def test_without_env_file_it_still_installs_and_says_so(project, tmp_path):
@@ -228,10 +233,12 @@ def test_without_env_file_it_still_installs_and_says_so(project, tmp_path):
     session = session_for(project_dir, tmp_path)
     env = session.environment()
     del env["CLAUDE_ENV_FILE"]
-    result = subprocess.run([str(project_dir / ".claude/scripts/cloud-init.sh")], env=env, capture_output=True, text=True)
+    script = str(project_dir / ".claude/scripts/cloud-init.sh")
+    result = subprocess.run([script], env=env, capture_output=True, text=True)
+    subprocess.run([script, "--wait"], env=env, capture_output=True, text=True)
     assert result.returncode == 0
     assert "go mod download" in session.calls()
-    assert "CLAUDE_ENV_FILE was not set" in result.stdout
+    assert "CLAUDE_ENV_FILE was not set" in session.hook_output(result)["hookSpecificOutput"]["additionalContext"]
 
 
 def test_hostile_project_name_cannot_reach_the_shell(template_repo, tmp_path):
@@ -239,7 +246,7 @@ def test_hostile_project_name_cannot_reach_the_shell(template_repo, tmp_path):
     canary.unlink(missing_ok=True)
     project_dir = generate(template_repo, tmp_path / "hostile", ANSWER_SETS["hostile-values"])
     session = session_for(project_dir, tmp_path)
-    result = session.run()
+    result = session.start()
     assert result.returncode == 0, result.stderr
     assert not canary.exists()
     database_url = session.exports("DATABASE_URL")["DATABASE_URL"]
@@ -250,7 +257,7 @@ def test_hostile_project_name_cannot_reach_the_shell(template_repo, tmp_path):
 def test_cli_tool_folders_reach_path_without_their_stack(project, tmp_path):
     project_dir = project({"cli_tools": ["uv:ruff@0.6.9", "cargo:ripgrep@14.1.0", "go:golang.org/x/tools/gopls@v0.16.2"]})
     session = session_for(project_dir, tmp_path)
-    assert session.run().returncode == 0
+    assert session.start().returncode == 0
     path = session.exports("PATH")["PATH"].split(":")
     for folder in (session.home / ".local" / "bin", session.home / ".cargo" / "bin", session.home / "go" / "bin"):
         assert str(folder) in path
@@ -260,17 +267,20 @@ def test_project_dir_pointing_elsewhere_falls_back_to_the_scripts_repository(pro
     project_dir = project({"stacks": ["go"]}, {"go.mod": ""})
     session = session_for(project_dir, tmp_path)
     parent_of_checkouts = tmp_path  # a multi-repo session's root holds no .claude/scripts
-    result = session.run(CLAUDE_PROJECT_DIR=str(parent_of_checkouts))
+    result = session.start(CLAUDE_PROJECT_DIR=str(parent_of_checkouts))
     assert result.returncode == 0
     assert (project_dir / ".claude" / "logs" / "cloud-init.log").is_file()
 
 
-def test_step_limits_share_the_hooks_timeout(template_repo, tmp_path):
-    import re
-
+@pytest.mark.parametrize("background", [True, False])
+def test_hook_timeout_exceeds_what_can_block_it(template_repo, tmp_path, background):
     project_dir = generate(template_repo, tmp_path, {"stacks": ["python", "node"], "cli_tools": ["apt:jq"],
-                                                     "services": ["redis"], "bootstrap_timeout": 300})
+                                                     "services": ["redis"], "step_timeout": 300,
+                                                     "background_install": background})
     script = (project_dir / ".claude" / "scripts" / "cloud-init.sh").read_text()
-    limits = [int(n) for n in re.findall(r"^run_step \S+ (\d+)$", script, flags=re.MULTILINE)]
-    assert len(limits) == 4
-    assert sum(limit + 10 for limit in limits) + 30 <= 300
+    assert "step_limit=300\n" in script
+    assert 'timeout --kill-after=10 "$step_limit"' in script
+    settings = json.loads((project_dir / ".claude" / "settings.json").read_text())
+    (hook,) = settings["hooks"]["SessionStart"][0]["hooks"]
+    # Foreground: steps run in parallel, so the longest is one step plus its kill grace.
+    assert hook["timeout"] == (60 if background else 300 + 10 + 60)

@@ -22,7 +22,9 @@ from world import STUB_SERVER
 
 STUB = {"command": sys.executable, "args": [str(STUB_SERVER)]}
 PROBE_VARS = ("PATH", "DATABASE_URL", "REDIS_URL", "LOG_LEVEL", "FEATURE_FLAG")
-PROBE = "; ".join(f"printf 'E2E {name}=%s\\n' \"${{{name}:-}}\"" for name in PROBE_VARS)
+PROBE = "; ".join(f"printf 'E2E {name}=%s\\n' \"${{{name}:-}}\"" for name in PROBE_VARS) + (
+    '; printf "E2E RESULT=%s\\n" "$(cat .claude/state/result 2>/dev/null)"'
+)
 
 E2E_SETS = {
     "python-node-services-starters": (
@@ -54,6 +56,10 @@ E2E_SETS = {
             "custom_mcp_servers": {"events": {"type": "sse", "url": "https://events.example.com/sse"}},
         },
         {"build.gradle": "", "composer.json": "{}"},
+    ),
+    "python-pip-foreground": (
+        {"stacks": ["python"], "python_tool": "pip", "background_install": False, "services": ["postgresql"]},
+        {"requirements.txt": "", "pyproject.toml": "[tool.ruff]\n"},
     ),
     "defaults": ({}, {}),
 }
@@ -98,6 +104,11 @@ def world(request, client_world):
     needs = mcp_requirements(answers.get("mcp_servers", []), answers.get("custom_mcp_servers", {}))
     made = client_world(answers, files, mcp_env={name: f"dummy-{name.lower()}" for name in needs["env"]})
     made.answers = answers
+    if answers.get("python_tool") == "pip":  # the venv's python, stubbed like the package managers
+        venv_python = made.project / ".venv" / "bin" / "python"
+        venv_python.parent.mkdir(parents=True, exist_ok=True)
+        venv_python.write_text((made.stubs.bin / "uv").read_text())
+        venv_python.chmod(0o755)
     return made
 
 
@@ -126,7 +137,8 @@ def test_cloud_session_loads_everything(claude, world):
     version, binary = claude
     written = world.project / "probe_module.py"
     formatter_log = world.scratch / "ruff.log"
-    hooked = (world.project / ".claude" / "hooks" / "format-on-edit.sh").exists()
+    # The PostToolUse proof needs a formatter the test controls: python's ruff.
+    hooked = (world.project / ".claude" / "hooks" / "format-on-edit.sh").exists() and "python" in world.answers.get("stacks", [])
     if hooked:
         # The format-on-edit hook finds ruff in the project's venv; this one only logs.
         ruff = world.project / ".venv" / "bin" / "ruff"
@@ -136,7 +148,8 @@ def test_cloud_session_loads_everything(claude, world):
     more = [("Write", {"file_path": str(written), "content": "x = 1\n"})] if hooked else []
     script = Script(bash_command=PROBE, more_tools=more)
     with FakeAnthropic(script) as api:
-        result = cli.print_mode(binary, world.project, world.env(api.url))
+        # Stub installs take a second, so the Bash call lands while they run.
+        result = cli.print_mode(binary, world.project, {**world.env(api.url), "STUB_SLEEP": "1"})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["is_error"] is False
     main = script.main_requests()
@@ -144,12 +157,17 @@ def test_cloud_session_loads_everything(claude, world):
     first = request_text(main[0])
 
     # 1. The SessionStart hook ran before the first request, and Claude sees its summary.
-    assert "SessionStart:startup hook success: cloud-init:" in first
-    assert "FAILED" not in first.split("cloud-init:", 1)[1][:400]
+    assert "SessionStart hook additional context: cloud-init:" in first
+    context = first.split("SessionStart hook additional context: cloud-init:", 1)[1][:400]
+    assert "FAILED" not in context
+    assert ("in the background" in context) == world.answers.get("background_install", True) or "nothing" in context
 
     # 2. A Bash command sees what cloud-init exported, and the answers' env vars.
     values = probe_values(tool_result_text(script.requests))
     assert values, f"no probe output in the tool result: {tool_result_text(script.requests)!r}"
+    if world.answers.get("stacks") or world.answers.get("services"):
+        # The first Bash call, made right after startup, finds the installs finished.
+        assert values.get("RESULT", "").startswith("ready: cloud-init:"), values.get("RESULT")
     for name, parts in expected_exports(world, world.answers).items():
         for part in parts:
             assert part in values.get(name, ""), f"{version}: {name}={values.get(name)!r} lacks {part!r}"
@@ -186,7 +204,7 @@ def test_outside_the_cloud_the_hook_leaves_no_trace(claude, world):
         result = cli.print_mode(binary, world.project, world.env(api.url, remote=False), prompt="hello")
     assert result.returncode == 0, result.stderr
     assert script.main_requests(), "the CLI sent no request"
-    assert "cloud-init:" not in request_text(script.main_requests()[0])
+    assert "cloud-init: " not in request_text(script.main_requests()[0]).replace("cloud-init.sh", "")
     assert world.stubs.calls() == [], "a package manager ran outside the cloud"
     assert not (world.project / ".claude" / "logs").exists() and not (world.project / ".claude" / "state").exists()
     assert all(path.is_dir() or path.read_text() == "" for path in world.session_env_files())
