@@ -78,6 +78,8 @@ def test_real_install_is_ready_for_the_first_bash_command(stack, client_world):
         result = cli.print_mode(binary, world.project, env)
     assert result.returncode == 0, result.stderr
     first = json.dumps(script.main_requests()[0])
-    assert f"{stack} ok" in first, first[first.find("cloud-init:"):][:400]
+    assert f"installing {stack} in the background" in first, first[first.find("cloud-init:"):][:400]
+    # The Bash call came right after startup; the env file made it wait for the real install.
     outputs = json.dumps(script.requests[-1].get("messages", [])[-1])
     assert "PROBE" in outputs, outputs[:600]
+    assert (world.project / ".claude" / "state" / "result").read_text().startswith(f"ready: cloud-init: {stack} ok")
