@@ -57,13 +57,17 @@ def _unique(items: list[str]) -> list[str]:
 
 
 def permissions(view: list[dict], profile: str) -> dict:
+    """Rules that change with the answers come first and the stable ones last, so a rule a
+    team appends at the end of a list sits beside lines no template update touches, and
+    `copier update` merges both without a conflict."""
     mode, with_stacks, with_git = PROFILES[profile]
-    allow = list(BASE_ALLOW)
-    if with_git:
-        allow += EVERYDAY_GIT
+    allow: list[str] = []
     if with_stacks:
         for stack in view:
             allow += stack["allow"]
+    if with_git:
+        allow += EVERYDAY_GIT
+    allow += BASE_ALLOW
     return {"allow": _unique(allow), "deny": list(DENY), "defaultMode": mode}
 
 

@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
 from answer_sets import ANSWER_SETS  # noqa: E402
-from helpers import generate, snapshot_template  # noqa: E402
+from helpers import generate, git_save, snapshot_template  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -43,3 +43,26 @@ def generated_sets(template_repo, tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(params=sorted(ANSWER_SETS))
 def answer_set(request, generated_sets) -> tuple[str, Path]:
     return request.param, generated_sets[request.param]
+
+
+# What release 1.1.0 changes in the template, each far from where teams edit.
+TEMPLATE_CHANGES = {
+    "template/CLAUDE.md.jinja": ("## Cloud sessions\n", "## Cloud sessions\n\nNEW-IN-1.1: sessions start from a fresh clone.\n"),
+    "extensions/data/stacks.yml": ('"Bash(uv lock:*)"', '"Bash(uv lock:*)", "Bash(uv tree:*)"'),
+    "extensions/claude_json.py": ('    "Read(./**/*.key)",\n', '    "Read(./**/*.key)",\n    "Read(./**/*.p12)",\n'),
+    "template/.claude/scripts/cloud-init.sh.jinja": ("set -uo pipefail\n", "set -uo pipefail\n# NEW-IN-1.1: a comment.\n"),
+    "template/.claude/.gitignore": ("state/\n", "state/\ncache/\n"),
+}
+
+
+@pytest.fixture(scope="session")
+def versions(tmp_path_factory) -> Path:
+    """A template repository tagged 1.0.0 (this working tree) and 1.1.0 (TEMPLATE_CHANGES)."""
+    repo = snapshot_template(tmp_path_factory.mktemp("versions"), tag="1.0.0")
+    for relative, (old, new) in TEMPLATE_CHANGES.items():
+        path = repo / relative
+        text = path.read_text()
+        assert old in text, f"{relative} no longer contains {old!r}: update TEMPLATE_CHANGES"
+        path.write_text(text.replace(old, new, 1))
+    git_save(repo, "release 1.1.0", tag="1.1.0")
+    return repo

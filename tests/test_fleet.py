@@ -1,0 +1,100 @@
+"""Fleet sync: the generated GitHub workflow (schema-valid, its update step run locally)
+and the Renovate config."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from helpers import SHELLCHECK, generate, git, git_save
+from test_update import copy_at
+
+WORKFLOW = ".github/workflows/copier-claude-cloud-update.yml"
+CHECK_JSONSCHEMA = str(Path(sys.executable).parent / "check-jsonschema")
+
+
+def update_step(workflow: Path) -> dict:
+    document = YAML(typ="safe").load(workflow.read_text())  # YAML 1.2: `on` stays a string
+    (step,) = [s for s in document["jobs"]["update"]["steps"] if s.get("name") == "Update from the template"]
+    return step
+
+
+def run_update_step(project: Path, tmp_path: Path, trusted: str | None = None) -> tuple[subprocess.CompletedProcess, dict]:
+    step = update_step(project / WORKFLOW)
+    outputs = tmp_path / "github-output"
+    outputs.write_text("")
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", "HOME": str(tmp_path),
+           "GITHUB_OUTPUT": str(outputs), **step["env"]}
+    if trusted is not None:
+        env["TRUSTED_TEMPLATE"] = trusted
+    result = subprocess.run(["bash", "-c", step["run"]], cwd=project, env=env, capture_output=True, text=True,
+                            timeout=300)
+    return result, dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+
+
+def test_the_workflow_is_valid_and_its_update_script_is_clean(versions, tmp_path):
+    project = copy_at(versions, tmp_path / "project", {"update_automation": "github-actions"})
+    workflow = project / WORKFLOW
+    checked = subprocess.run([CHECK_JSONSCHEMA, "--builtin-schema", "vendor.github-workflows", str(workflow)],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    script = tmp_path / "update-step.sh"
+    script.write_text("#!/usr/bin/env bash\n" + update_step(workflow)["run"])
+    linted = subprocess.run([SHELLCHECK, "--severity=style", str(script)], capture_output=True, text=True)
+    assert linted.returncode == 0, linted.stdout
+    on = YAML(typ="safe").load(workflow.read_text())["on"]
+    assert "schedule" in on and "workflow_dispatch" in on
+
+
+def test_the_update_step_updates_and_reports_no_conflicts(versions, tmp_path):
+    project = copy_at(versions, tmp_path / "project", {"update_automation": "github-actions"})
+    result, outputs = run_update_step(project, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert outputs == {"conflicts": "false", "version": "1.1.0"}, result.stdout + result.stderr
+    assert "cache/" in (project / ".claude" / ".gitignore").read_text()
+    assert git("-C", str(project), "diff", "--name-only", "--diff-filter=U").strip() == ""
+
+
+def test_the_update_step_flags_conflicts(versions, tmp_path):
+    project = copy_at(versions, tmp_path / "project", {"update_automation": "github-actions"})
+    claude_md = project / "CLAUDE.md"
+    claude_md.write_text(claude_md.read_text().replace("## Cloud sessions\n\n", "## Cloud sessions (ours)\n\nOurs.\n", 1))
+    git_save(project, "a team edit where the template changes too")
+    result, outputs = run_update_step(project, tmp_path)
+    assert result.returncode == 0, "the step reports; the job's last step fails"
+    assert outputs["conflicts"] == "true"
+    assert "CLAUDE.md" in result.stdout
+    staged = git("-C", str(project), "diff", "--cached", "--name-only").split()
+    assert "CLAUDE.md" in staged, "conflicted files are staged for the pull request"
+
+
+def test_the_update_step_refuses_an_untrusted_source(versions, tmp_path):
+    project = copy_at(versions, tmp_path / "project", {"update_automation": "github-actions"})
+    result, outputs = run_update_step(project, tmp_path, trusted="gh:someone-else/template")
+    assert result.returncode == 1
+    assert "not running it with --trust" in result.stdout
+    assert outputs == {}
+
+
+def test_renovate_config_is_valid_and_honest(template_repo, tmp_path):
+    project = generate(template_repo, tmp_path, {"update_automation": "renovate"})
+    config = project / "renovate.json"
+    checked = subprocess.run([CHECK_JSONSCHEMA, "--builtin-schema", "vendor.renovate", str(config)],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    data = json.loads(config.read_text())
+    assert data["ignoreScripts"] is False
+    assert data["packageRules"][0]["matchManagers"] == ["copier"]
+    assert any("allowScripts" in line and "self-hosted" in line for line in data["description"])
+    assert not (project / ".github").exists()
+
+
+@pytest.mark.parametrize("choice", ["none", "renovate"])
+def test_no_workflow_unless_chosen(template_repo, tmp_path, choice):
+    project = generate(template_repo, tmp_path, {"update_automation": choice})
+    assert not (project / WORKFLOW).exists()

@@ -1,0 +1,175 @@
+"""`copier update` keeps every team edit, brings the template's changes, equals a fresh copy
+when nothing was edited, and never hides a conflict.
+
+The template versions are built by plumbum in tmp folders: 1.0.0 is this working tree,
+1.1.0 the same with changes to the same generated files a team edits, elsewhere in them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from copier import run_update
+from plumbum import local
+
+from helpers import ANSWERS_FILE, build_file_tree, generate, generated_files, git, git_save, snapshot_template
+
+UPDATE_SETS = {
+    "python-node-mcp": {"stacks": ["python", "node"], "mcp_servers": ["github"], "env_vars": {"LOG_LEVEL": "debug"}},
+    "go-services-tools": {"stacks": ["go"], "services": ["postgresql", "redis"], "cli_tools": ["apt:jq"]},
+    "python-only-foreground": {"stacks": ["python"], "background_install": False,
+                               "custom_mcp_servers": {"docs": {"type": "http", "url": "https://docs.example.com/mcp"}}},
+    "defaults": {},
+}
+
+def copy_at(versions: Path, destination: Path, answers: dict, files: dict | None = None) -> Path:
+    """A team's repository: the template copied at 1.0.0 and committed."""
+    destination.mkdir(parents=True, exist_ok=True)
+    build_file_tree(destination, files or {})
+    generate(versions, destination, {"project_name": "team", **answers}, vcs_ref="1.0.0")
+    git_save(destination, "copier copy at 1.0.0")
+    return destination
+
+
+def update(project: Path, **kwargs) -> None:
+    with local.cwd(project):
+        run_update(answers_file=ANSWERS_FILE, defaults=True, overwrite=True, unsafe=True, quiet=True, **kwargs)
+
+
+def team_edits(project: Path) -> None:
+    """The edits a team typically makes after the first copy."""
+    claude_md = project / "CLAUDE.md"
+    claude_md.write_text(claude_md.read_text().replace(
+        "Add what Claude should know about this project: architecture, conventions, gotchas.",
+        "TEAM: services talk through the queue; never call the billing API directly.\nTEAM: run make lint first.",
+    ))
+    settings_file = project / ".claude" / "settings.json"
+    settings = json.loads(settings_file.read_text())
+    settings["permissions"]["allow"].append("Bash(make lint:*)")
+    settings["env"]["TEAM_FLAG"] = "1"
+    settings["hooks"]["Stop"] = [{"hooks": [{"type": "command", "command": '"$CLAUDE_PROJECT_DIR"/.claude/hooks/notify.sh'}]}]
+    settings_file.write_text(json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
+    mcp_file = project / ".mcp.json"
+    mcp = json.loads(mcp_file.read_text()) if mcp_file.exists() else {"mcpServers": {}}
+    mcp["mcpServers"]["team-tool"] = {"type": "stdio", "command": "team-mcp", "args": ["--ro"]}
+    mcp_file.write_text(json.dumps(mcp, indent=2) + "\n")
+    build_file_tree(project, {
+        ".claude/skills/team-release/SKILL.md": "---\nname: team-release\ndescription: How we release.\n---\nTag, then push.\n",
+        ".claude/commands/deploy.md": "---\ndescription: Deploy to staging\n---\nRun make deploy.\n",
+        ".claude/hooks/notify.sh": "#!/usr/bin/env bash\necho done\n",
+    })
+    script = project / ".claude" / "scripts" / "cloud-init.sh"
+    script.write_text(script.read_text().replace('log "session bootstrap started"', 'log "session bootstrap started"') + "\n# TEAM: our local tweak\n")
+    git_save(project, "team edits")
+
+
+def assert_no_conflicts(project: Path) -> None:
+    assert git("-C", str(project), "diff", "--name-only", "--diff-filter=U").strip() == ""
+    for path in generated_files(project):
+        text = path.read_text(errors="replace")
+        assert "<<<<<<<" not in text and ">>>>>>>" not in text, f"conflict markers in {path}"
+        assert path.suffix != ".rej"
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_team_edits_survive_and_template_changes_arrive(versions, tmp_path, name):
+    answers = UPDATE_SETS[name]
+    project = copy_at(versions, tmp_path / "project", answers)
+    team_edits(project)
+    update(project)
+    assert_no_conflicts(project)
+    assert yaml.safe_load((project / ANSWERS_FILE).read_text())["_commit"] == "1.1.0"
+
+    # The team's edits.
+    claude_md = (project / "CLAUDE.md").read_text()
+    user_block = claude_md.split("BEGIN user block", 1)[1]
+    assert "TEAM: services talk through the queue" in user_block and "TEAM: run make lint first." in user_block
+    settings = json.loads((project / ".claude" / "settings.json").read_text())
+    assert "Bash(make lint:*)" in settings["permissions"]["allow"]
+    assert settings["env"]["TEAM_FLAG"] == "1"
+    assert settings["hooks"]["Stop"][0]["hooks"][0]["command"].endswith("/.claude/hooks/notify.sh")
+    assert "team-tool" in json.loads((project / ".mcp.json").read_text())["mcpServers"]
+    for added in (".claude/skills/team-release/SKILL.md", ".claude/commands/deploy.md", ".claude/hooks/notify.sh"):
+        assert (project / added).is_file(), added
+    script = (project / ".claude" / "scripts" / "cloud-init.sh").read_text()
+    assert "# TEAM: our local tweak" in script
+
+    # The template's changes.
+    assert "NEW-IN-1.1: sessions start from a fresh clone." in claude_md.split("BEGIN user block", 1)[0]
+    assert "Read(./**/*.p12)" in settings["permissions"]["deny"]
+    assert ("Bash(uv tree:*)" in settings["permissions"]["allow"]) == ("python" in answers.get("stacks", []))
+    assert "# NEW-IN-1.1: a comment." in script
+    assert "cache/" in (project / ".claude" / ".gitignore").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_an_update_without_edits_equals_a_fresh_copy(versions, tmp_path, name):
+    answers = {"project_name": "team", **UPDATE_SETS[name]}
+    updated = copy_at(versions, tmp_path / "updated", answers)
+    update(updated)
+    fresh = generate(versions, tmp_path / "fresh", answers, vcs_ref="1.1.0")
+    tree = {p.relative_to(updated): p.read_bytes() for p in generated_files(updated)}
+    assert tree == {p.relative_to(fresh): p.read_bytes() for p in generated_files(fresh)}
+    for path in generated_files(updated):
+        assert path.stat().st_mode == (fresh / path.relative_to(updated)).stat().st_mode, path
+
+
+def test_a_real_conflict_fails_the_update_and_names_the_file(versions, tmp_path, capfd):
+    project = copy_at(versions, tmp_path / "project", {"stacks": ["python"]})
+    claude_md = project / "CLAUDE.md"
+    # The team rewrote the very line 1.1.0 changes: no merge can keep both.
+    claude_md.write_text(claude_md.read_text().replace("## Cloud sessions\n\n", "## Cloud sessions (ours)\n\nOur text.\n", 1))
+    git_save(project, "team rewrote a managed heading")
+    with pytest.raises(Exception) as failure:
+        update(project)
+    assert "check_update.py" in str(failure.value) or "returned non-zero" in str(failure.value)
+    err = capfd.readouterr().err
+    assert "need attention after the update" in err and "CLAUDE.md: " in err
+    assert "<<<<<<< " in claude_md.read_text()
+
+
+def test_the_check_finds_each_kind_of_problem(versions, tmp_path):
+    project = copy_at(versions, tmp_path / "project", {"mcp_servers": ["github"]})
+    checker = versions / "tasks" / "check_update.py"
+    run = lambda: subprocess.run(["python3", str(checker)], cwd=project, capture_output=True, text=True)  # noqa: E731
+    assert run().returncode == 0 and run().stderr == "", "a clean project passes, silently, every time"
+    (project / ".mcp.json").write_text('{"mcpServers": {,}}')
+    (project / "notes.txt.rej").write_text("@@ -1 +1 @@\n")
+    (project / "README.md").write_text("a\n<<<<<<< before updating\nb\n=======\nc\n>>>>>>> after updating\n")
+    result = run()
+    assert result.returncode == 1
+    for expected in (".mcp.json: invalid JSON", "notes.txt.rej: rejected hunk", "README.md: conflict markers"):
+        assert expected in result.stderr
+    outside = tmp_path / "not-a-repo"
+    outside.mkdir()
+    assert subprocess.run(["python3", str(checker)], cwd=outside).returncode == 0
+
+
+def test_turning_an_option_off_removes_exactly_its_files(versions, tmp_path):
+    project = copy_at(versions, tmp_path / "project", {"stacks": ["python"]})
+    team_edits(project)
+    update(project, data={"starter_skills": [], "include_agents": False, "starter_hooks": []})
+    assert_no_conflicts(project)
+    assert not (project / ".claude" / "skills" / "cloud-environment").exists()
+    assert not (project / ".claude" / "skills" / "add-dependency").exists()
+    assert not (project / ".claude" / "agents").exists()
+    assert not (project / ".claude" / "hooks" / "format-on-edit.sh").exists()
+    # What the team added stays, and so does what other options generate.
+    assert (project / ".claude" / "skills" / "team-release" / "SKILL.md").is_file()
+    assert (project / ".claude" / "hooks" / "notify.sh").is_file()
+    assert (project / ".claude" / "commands" / "check.md").is_file()
+    settings = json.loads((project / ".claude" / "settings.json").read_text())
+    assert "PostToolUse" not in settings["hooks"] and "Stop" in settings["hooks"]
+
+
+def test_check_update_reports_the_new_release(versions, tmp_path):
+    project = copy_at(versions, tmp_path / "project", {})
+    copier = shutil.which("copier", path=str(Path(subprocess.sys.executable).parent))
+    result = subprocess.run([copier, "check-update", "-a", ANSWERS_FILE, "--output-format", "json"], cwd=project,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"update_available": True, "current_version": "1.0.0", "latest_version": "1.1.0"}
