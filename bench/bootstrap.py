@@ -32,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +39,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "e2e"), str(ROOT)]
 
 import cli  # noqa: E402
 from fake_api import FakeAnthropic, Script  # noqa: E402
-from helpers import generate, snapshot_template  # noqa: E402
+from helpers import generate, reachable, snapshot_template  # noqa: E402
 
 PYTHON_DEPS = ["requests==2.32.3", "flask==3.0.3", "sqlalchemy==2.0.36", "pydantic==2.9.2", "pytest==8.3.3",
                "rich==13.9.4", "httpx==0.27.2", "click==8.1.7", "alembic==1.14.0", "python-dotenv==1.0.1"]
@@ -59,14 +58,6 @@ npm install -g {CLI_TOOL}
 # benchmark with real registries and cold caches on a 2-core machine (2026-11-24).
 STUB_SECONDS = {"npm install -g": 1.5, "npm ci": 5.0, "npm install": 8.0, "uv sync": 2.5, "pip install": 8.0,
                 "python3 -m venv": 2.0}
-
-
-def reachable(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=8):  # noqa: S310 (fixed https URLs)
-            return True
-    except OSError:
-        return False
 
 
 class Machine:

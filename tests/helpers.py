@@ -80,6 +80,15 @@ def generate(template: Path, destination: Path, answers: Mapping | None = None, 
     return destination
 
 
+def reachable(url: str) -> bool:
+    """Whether this machine can fetch `url` (a registry) within a few seconds."""
+    try:
+        with urllib.request.urlopen(url, timeout=8):  # noqa: S310 (fixed https URLs)
+            return True
+    except OSError:
+        return False
+
+
 # --- schemas ---------------------------------------------------------------------------
 
 SCHEMA_URLS = {

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import urllib.request
 
 import pytest
 
 import cli
 from fake_api import FakeAnthropic, Script
+from helpers import reachable
 
 pytestmark = pytest.mark.integration
 
@@ -47,14 +47,6 @@ CASES = {
     "php": ({"stacks": ["php"]}, {"composer.json": '{"require": {"psr/log": "3.0.0"}}'}, "composer",
             "test -d vendor/psr/log && echo PROBE"),
 }
-
-
-def reachable(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=8):  # noqa: S310 (fixed https URLs)
-            return True
-    except OSError:
-        return False
 
 
 @pytest.mark.parametrize("stack", sorted(CASES))
