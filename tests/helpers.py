@@ -161,6 +161,11 @@ done
 [ -n "${STUB_SLEEP:-}" ] && printf '%s\n' "done: $name $*" >>"$STUB_LOG"
 case "$name $*" in
   "sudo -n "*) shift; exec "$@" ;;
+  "npm install --global"*) ;;
+  "npm install --prefer-offline"*) mkdir -p node_modules; [ -f package-lock.json ] || echo '{}' >package-lock.json ;;
+  "npm ci"* | "pnpm install"* | "yarn install"* | "bun install"*) mkdir -p node_modules ;;
+  "uv sync"* | "uv venv"* | "poetry install"* | "pipenv "*) mkdir -p .venv ;;
+  "composer install"*) mkdir -p vendor ;;
   "npm root -g") echo "$STUB_ROOT/npm-global" ;;
   "go env GOPATH") echo "$HOME/go" ;;
   "redis-cli"*) echo PONG ;;

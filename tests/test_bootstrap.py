@@ -196,3 +196,39 @@ def test_status_wait_and_force(session):
     forced = cloud.run("--force")
     assert forced.returncode == 0 and forced.stdout.startswith("ready: cloud-init:")
     assert len(installs(cloud)) == 4, "--force redoes every step"
+
+
+def test_an_install_that_creates_its_lockfile_is_not_repeated(template_repo, tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    build_file_tree(project, {"package.json": "{}"})  # no lockfile yet: `npm install` writes one
+    generate(template_repo, project, {"project_name": "demo", "stacks": ["node"]})
+    cloud = CloudSession(project, tmp_path / "session")
+    cloud.start()
+    assert (project / "package-lock.json").exists()
+    cloud.stub_log.write_text("")
+    cloud.start()
+    assert cloud.calls() == [], "the lockfile the install wrote made the next start install again"
+
+
+def test_a_deleted_install_folder_is_installed_again(session):
+    cloud = session()
+    cloud.start()
+    (cloud.project / "node_modules").rmdir()
+    cloud.stub_log.write_text("")
+    cloud.start()
+    assert installs(cloud) == ["npm ci --prefer-offline --no-audit --no-fund"]
+
+
+def test_a_worker_that_died_is_reported_not_waited_for(session):
+    cloud = session()
+    cloud.start()
+    state = cloud.project / ".claude" / "state"
+    dead = subprocess.run(["bash", "-c", "echo $$"], capture_output=True, text=True).stdout.strip()
+    (state / "worker.pid").write_text(dead + "\n")
+    (state / "running").write_text("node\n")
+    result = bash_command(cloud)
+    assert result.stdout.strip() == "ran"
+    assert "stopped before it finished" in result.stderr
+    assert not (state / "running").exists()
+    assert cloud.run("--wait").returncode == 1, "--wait keeps saying it failed after the message was shown"
