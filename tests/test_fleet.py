@@ -98,3 +98,14 @@ def test_renovate_config_is_valid_and_honest(template_repo, tmp_path):
 def test_no_workflow_unless_chosen(template_repo, tmp_path, choice):
     project = generate(template_repo, tmp_path, {"update_automation": choice})
     assert not (project / WORKFLOW).exists()
+
+
+def test_an_update_that_fails_without_conflicts_fails_the_step(versions, tmp_path):
+    project = copy_at(versions, tmp_path / "project", {"update_automation": "github-actions"})
+    answers = project / ".copier-answers.claude.yml"
+    missing = str(tmp_path / "moved-template")
+    answers.write_text(answers.read_text().replace(f"_src_path: {versions}", f"_src_path: {missing}"))
+    git_save(project, "the template moved")
+    result, outputs = run_update_step(project, tmp_path, trusted=missing)
+    assert result.returncode != 0
+    assert "failed (exit" in result.stdout and "conflicts" not in outputs

@@ -7,6 +7,7 @@ The template versions are built by plumbum in tmp folders: 1.0.0 is this working
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,7 +20,8 @@ from plumbum import local
 from helpers import ANSWERS_FILE, build_file_tree, generate, generated_files, git, git_save, snapshot_template
 
 UPDATE_SETS = {
-    "python-node-mcp": {"stacks": ["python", "node"], "mcp_servers": ["github"], "env_vars": {"LOG_LEVEL": "debug"}},
+    "python-node-mcp": {"stacks": ["python", "node"], "mcp_servers": ["github"], "env_vars": {"LOG_LEVEL": "debug"},
+                        "update_automation": "github-actions"},
     "go-services-tools": {"stacks": ["go"], "services": ["postgresql", "redis"], "cli_tools": ["apt:jq"]},
     "python-only-foreground": {"stacks": ["python"], "background_install": False,
                                "custom_mcp_servers": {"docs": {"type": "http", "url": "https://docs.example.com/mcp"}}},
@@ -63,7 +65,10 @@ def team_edits(project: Path) -> None:
         ".claude/hooks/notify.sh": "#!/usr/bin/env bash\necho done\n",
     })
     script = project / ".claude" / "scripts" / "cloud-init.sh"
-    script.write_text(script.read_text().replace('log "session bootstrap started"', 'log "session bootstrap started"') + "\n# TEAM: our local tweak\n")
+    text = script.read_text()
+    anchor = 'cd "$project_dir" || exit 0\n'
+    assert anchor in text
+    script.write_text(text.replace(anchor, anchor + "export TEAM_PROXY=internal  # TEAM: our local tweak\n", 1))
     git_save(project, "team edits")
 
 
@@ -71,7 +76,7 @@ def assert_no_conflicts(project: Path) -> None:
     assert git("-C", str(project), "diff", "--name-only", "--diff-filter=U").strip() == ""
     for path in generated_files(project):
         text = path.read_text(errors="replace")
-        assert "<<<<<<<" not in text and ">>>>>>>" not in text, f"conflict markers in {path}"
+        assert not re.search(r"^(<{7}|>{7})( |$)", text, flags=re.MULTILINE), f"conflict markers in {path}"
         assert path.suffix != ".rej"
 
 
@@ -104,6 +109,14 @@ def test_team_edits_survive_and_template_changes_arrive(versions, tmp_path, name
     assert ("Bash(uv tree:*)" in settings["permissions"]["allow"]) == ("python" in answers.get("stacks", []))
     assert "# NEW-IN-1.1: a comment." in script
     assert "cache/" in (project / ".claude" / ".gitignore").read_text()
+    assert settings["permissions"]["allow"][-2:] == ["Bash(git blame:*)", "Bash(make lint:*)"]
+    assert settings["permissions"]["deny"][-1] == "Edit(./**/.env.local)"
+    if "github" in answers.get("mcp_servers", []):
+        servers = json.loads((project / ".mcp.json").read_text())["mcpServers"]
+        assert servers["github"]["url"].endswith("/mcp/x/all") and list(servers)[-1] == "team-tool"
+    if (project / ".claude" / "hooks" / "format-on-edit.sh").exists():
+        assert settings["hooks"]["PostToolUse"][0]["hooks"][0]["timeout"] == 45
+    assert not (project / ".claude" / "state" / "update-team-entries.json").exists()
 
 
 @pytest.mark.parametrize("name", sorted(UPDATE_SETS))
@@ -173,3 +186,21 @@ def test_check_update_reports_the_new_release(versions, tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"update_available": True, "current_version": "1.0.0", "latest_version": "1.1.0"}
+
+
+def test_a_teams_own_mcp_file_merges_with_one_the_template_starts_writing(versions, tmp_path):
+    project = copy_at(versions, tmp_path / "project", {"stacks": ["go"]})
+    assert not (project / ".mcp.json").exists()
+    (project / ".mcp.json").write_text(json.dumps({"mcpServers": {"team-tool": {"command": "team-mcp"}}}, indent=2) + "\n")
+    settings_file = project / ".claude" / "settings.json"
+    settings = json.loads(settings_file.read_text())
+    settings["env"]["TEAM_FLAG"] = "1"  # into the empty env object
+    settings_file.write_text(json.dumps(settings, indent=2) + "\n")
+    git_save(project, "the team's own MCP server and env var")
+    update(project, data={"mcp_servers": ["github"], "env_vars": {"LOG_LEVEL": "info"}})
+    assert_no_conflicts(project)
+    servers = json.loads((project / ".mcp.json").read_text())["mcpServers"]
+    assert list(servers) == ["github", "team-tool"]
+    after = json.loads(settings_file.read_text())
+    assert after["env"] == {"LOG_LEVEL": "info", "TEAM_FLAG": "1"}
+    assert after["enabledMcpjsonServers"] == ["github"]
