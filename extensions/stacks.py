@@ -73,7 +73,8 @@ def cloud_setup_needed(context) -> bool:
     """Whether cloud-setup.sh has anything to provision for these answers."""
     stacks = context.get("stacks") or []
     tools = any(context.get(f"{stack}_tool") in names for stack, names in SETUP_TOOLS.items() if stack in stacks)
-    return bool(tools or context.get("services") or context.get("cli_tools"))
+    toolchains = "go" in stacks or "rust" in stacks  # their pinned toolchain versions
+    return bool(tools or toolchains or context.get("services") or context.get("cli_tools"))
 
 
 def stack_tools(view: list[dict]) -> dict[str, str]:
