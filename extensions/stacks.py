@@ -17,10 +17,6 @@ def _stacks() -> dict:
     return yaml.safe_load(STACKS_FILE.read_text(encoding="utf-8"))
 
 
-def stack_names() -> list[str]:
-    return list(_stacks())
-
-
 def stack_view(stacks: list[str], tools: dict[str, str]) -> list[dict]:
     """One resolved record per chosen stack, in catalog order (never answer order).
 
@@ -90,13 +86,11 @@ def active_hooks(starter_hooks: list[str], stacks: list[str]) -> list[str]:
 
 
 class StackView(Extension):
-    """Globals `project_stacks`, `stack_view`, `stack_tools`, `stack_names` and `active_hooks`."""
+    """Globals `project_stacks`, `stack_tools`, `active_hooks` and `cloud_setup_needed`."""
 
     def __init__(self, environment):
         super().__init__(environment)
-        environment.globals["stack_view"] = stack_view
         environment.globals["project_stacks"] = project_stacks
-        environment.globals["stack_names"] = stack_names
         environment.globals["stack_tools"] = stack_tools
         environment.globals["active_hooks"] = active_hooks
         environment.globals["cloud_setup_needed"] = cloud_setup_needed
