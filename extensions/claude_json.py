@@ -15,7 +15,10 @@ import yaml
 from jinja2.ext import Extension
 
 SCHEMA_URL = "https://json.schemastore.org/claude-code-settings.json"
-BOOTSTRAP_COMMAND = '"${CLAUDE_PROJECT_DIR:-.}"/.claude/scripts/cloud-init.sh'
+# Every command the template registers starts here: anchored at the project, and still
+# working when CLAUDE_PROJECT_DIR is empty. It also tells template hooks from a team's.
+COMMAND_PREFIX = '"${CLAUDE_PROJECT_DIR:-.}"/.claude/'
+BOOTSTRAP_COMMAND = COMMAND_PREFIX + "scripts/cloud-init.sh"
 HOOK_COMMANDS = {
     # hook name -> (event, matcher, script, timeout in seconds)
     "format-on-edit": ("PostToolUse", "Edit|Write|MultiEdit", "format-on-edit.sh", 30),
@@ -87,7 +90,7 @@ def hooks(starter_hooks: list[str], bootstrap_timeout: int) -> dict:
     }
     for name in starter_hooks or []:
         event, matcher, script, timeout = HOOK_COMMANDS[name]
-        command = f'"${{CLAUDE_PROJECT_DIR:-.}}"/.claude/hooks/{script}'
+        command = f"{COMMAND_PREFIX}hooks/{script}"
         events.setdefault(event, []).append(
             {"matcher": matcher, "hooks": [{"type": "command", "command": command, "timeout": timeout}]}
         )
@@ -135,7 +138,7 @@ def _stack_rules() -> list[str]:
 
 def _is_template_hook(group: Mapping) -> bool:
     return any(
-        str(hook.get("command", "")).startswith('"${CLAUDE_PROJECT_DIR:-.}"/.claude/') for hook in group.get("hooks", [])
+        str(hook.get("command", "")).startswith(COMMAND_PREFIX) for hook in group.get("hooks", [])
     )
 
 

@@ -55,6 +55,13 @@ def _template_servers(answers: dict) -> set[str]:
     return set(answers.get("mcp_servers") or []) | set(answers.get("custom_mcp_servers") or {})
 
 
+def _split(items, is_template):
+    """(the template's part, the team's part) of a list, or of a mapping by its keys."""
+    if isinstance(items, dict):
+        return ({k: v for k, v in items.items() if is_template(k)}, {k: v for k, v in items.items() if not is_template(k)})
+    return [i for i in items if is_template(i)], [i for i in items if not is_template(i)]
+
+
 def before(answers: dict) -> None:
     claude_json = _claude_json()
     owned_rules = claude_json.template_owned_rules()
@@ -63,40 +70,37 @@ def before(answers: dict) -> None:
     team: dict = {}
     settings = _read(SETTINGS)
     if settings is not None:
+        team_settings: dict = {"permissions": {}, "env": {}, "hooks": {}, "enabledMcpjsonServers": []}
         permissions = settings.get("permissions") or {}
-        rules = {key: [r for r in permissions.get(key, []) if r not in owned_rules] for key in RULE_LISTS}
-        env = {k: v for k, v in (settings.get("env") or {}).items() if k not in template_env}
-        hooks = {
-            event: [group for group in groups if not claude_json._is_template_hook(group)]
-            for event, groups in (settings.get("hooks") or {}).items()
-        }
-        approved = [name for name in settings.get("enabledMcpjsonServers") or [] if name not in template_servers]
-        team["settings"] = {"permissions": {k: v for k, v in rules.items() if v}, "env": env,
-                            "hooks": {k: v for k, v in hooks.items() if v}, "enabledMcpjsonServers": approved}
-        for key, kept in rules.items():
-            if kept:
-                permissions[key] = [r for r in permissions[key] if r not in kept]
+        for key in RULE_LISTS:
+            if key in permissions:
+                permissions[key], rules = _split(permissions[key], owned_rules.__contains__)
+                if rules:
+                    team_settings["permissions"][key] = rules
         if "env" in settings:
-            settings["env"] = {k: v for k, v in settings["env"].items() if k in template_env}
+            settings["env"], team_settings["env"] = _split(settings["env"], template_env.__contains__)
         if "hooks" in settings:
-            settings["hooks"] = {
-                event: groups for event, groups in (
-                    (event, [g for g in groups if claude_json._is_template_hook(g)]) for event, groups in settings["hooks"].items()
-                ) if groups
-            }
+            kept_hooks = {}
+            for event, groups in settings["hooks"].items():
+                kept, theirs = _split(groups, claude_json._is_template_hook)
+                if kept:
+                    kept_hooks[event] = kept
+                if theirs:
+                    team_settings["hooks"][event] = theirs
+            settings["hooks"] = kept_hooks
         if "enabledMcpjsonServers" in settings:
-            remaining = [n for n in settings["enabledMcpjsonServers"] if n in template_servers]
-            if remaining:
-                settings["enabledMcpjsonServers"] = remaining
+            approved, team_settings["enabledMcpjsonServers"] = _split(settings["enabledMcpjsonServers"],
+                                                                      template_servers.__contains__)
+            if approved:
+                settings["enabledMcpjsonServers"] = approved
             else:
                 del settings["enabledMcpjsonServers"]
+        team["settings"] = team_settings
         _write(SETTINGS, settings)
         subprocess.run(["git", "add", "--", str(SETTINGS)], check=True)
     mcp = _read(MCP)
     if mcp is not None:
-        servers = mcp.get("mcpServers") or {}
-        team["mcpServers"] = {name: entry for name, entry in servers.items() if name not in template_servers}
-        mcp["mcpServers"] = {name: entry for name, entry in servers.items() if name in template_servers}
+        mcp["mcpServers"], team["mcpServers"] = _split(mcp.get("mcpServers") or {}, template_servers.__contains__)
         if mcp["mcpServers"] or len(mcp) > 1:
             _write(MCP, mcp)
             subprocess.run(["git", "add", "--", str(MCP)], check=True)

@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -181,7 +182,7 @@ def test_turning_an_option_off_removes_exactly_its_files(versions, tmp_path):
 
 def test_check_update_reports_the_new_release(versions, tmp_path):
     project = copy_at(versions, tmp_path / "project", {})
-    copier = shutil.which("copier", path=str(Path(subprocess.sys.executable).parent))
+    copier = shutil.which("copier", path=str(Path(sys.executable).parent))
     result = subprocess.run([copier, "check-update", "-a", ANSWERS_FILE, "--output-format", "json"], cwd=project,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
