@@ -1,0 +1,234 @@
+"""Releases of this template: cut one, check that tags, CHANGELOG.md, pyproject.toml and
+releases.toml agree, and restore tags in a clone that came without them.
+
+    python scripts/release.py check
+    python scripts/release.py restore-tags
+    python scripts/release.py cut 0.3.0 [--date 2026-11-29]
+
+A release is an annotated PEP 440 tag (no `v`) on the commit that lands it. CHANGELOG.md
+names it in a `## VERSION (DATE)` heading, pyproject.toml's version equals the newest one,
+and releases.toml records the tag's commit. See RELEASING.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORD = "releases.toml"
+CHANGELOG = "CHANGELOG.md"
+PYPROJECT = "pyproject.toml"
+# What decides a generated project. A change under these paths is a change to generated
+# output, so it waits in CHANGELOG's Unreleased section until a release ships it.
+TEMPLATE_PATHS = ("copier.yml", "template", "extensions", "includes", "tasks")
+
+HEADING = re.compile(r"^## (?P<name>\S+)(?: \((?P<date>\d{4}-\d{2}-\d{2})\))?[ \t]*$", re.MULTILINE)
+PROJECT_VERSION = re.compile(r'^(version = ")([^"]*)(")$', re.MULTILINE)
+
+
+class ReleaseError(Exception):
+    """A release cannot be cut or restored; the message says why and what to do."""
+
+
+def git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                            env={**os.environ, **(env or {})})
+    if result.returncode != 0:
+        raise ReleaseError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+# --- the three files ------------------------------------------------------------------------
+
+
+def changelog_versions(text: str) -> list[str]:
+    """The released versions that CHANGELOG.md names, newest first."""
+    return [m["name"] for m in HEADING.finditer(text) if m["name"] != "Unreleased"]
+
+
+def unreleased_notes(text: str) -> str:
+    """What the Unreleased section says ("" when it is empty)."""
+    headings = list(HEADING.finditer(text))
+    for index, match in enumerate(headings):
+        if match["name"] == "Unreleased":
+            end = headings[index + 1].start() if index + 1 < len(headings) else len(text)
+            return text[match.end():end].strip()
+    return ""
+
+
+def recorded(root: Path) -> dict[str, str]:
+    """{version: commit} from releases.toml."""
+    path = root / RECORD
+    return tomllib.loads(path.read_text(encoding="utf-8"))["releases"] if path.exists() else {}
+
+
+def project_version(root: Path) -> str:
+    return tomllib.loads((root / PYPROJECT).read_text(encoding="utf-8"))["project"]["version"]
+
+
+def tag_commit(root: Path, tag: str) -> str | None:
+    """The commit `tag` names, or None when there is no such tag."""
+    try:
+        return git(root, "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}^{{commit}}")
+    except ReleaseError:
+        return None
+
+
+def release_tags(root: Path) -> list[str]:
+    """Tags that are PEP 440 versions, as Copier sees them."""
+    tags = []
+    for name in git(root, "tag", "--list").split():
+        try:
+            Version(name)
+        except InvalidVersion:
+            continue
+        tags.append(name)
+    return tags
+
+
+def template_changed_since(root: Path, tag: str) -> bool:
+    """Whether committed HEAD generates differently from `tag` (its template paths differ)."""
+    return bool(git(root, "diff", "--name-only", tag, "HEAD", "--", *TEMPLATE_PATHS))
+
+
+# --- check ------------------------------------------------------------------------------------
+
+
+def problems(root: Path) -> list[str]:
+    """Every way in which tags, CHANGELOG.md, pyproject.toml and releases.toml disagree."""
+    found = []
+    changelog = (root / CHANGELOG).read_text(encoding="utf-8")
+    versions = changelog_versions(changelog)
+    record = recorded(root)
+    for version, commit in record.items():
+        actual = tag_commit(root, version)
+        if actual is None:
+            found.append(f"release {version} has no tag (run: python scripts/release.py restore-tags)")
+        elif actual != commit:
+            found.append(f"tag {version} names {actual[:12]}, but releases.toml records {commit[:12]}")
+        elif git(root, "cat-file", "-t", f"refs/tags/{version}") != "tag":
+            found.append(f"tag {version} is lightweight; releases are annotated tags")
+    for tag in sorted(set(release_tags(root)) - set(record)):
+        found.append(f"tag {tag} is not in releases.toml")
+    if set(versions) != set(record):
+        found.append(f"CHANGELOG.md names {sorted(versions)}, releases.toml records {sorted(record)}")
+    if versions and project_version(root) != versions[0]:
+        found.append(f"pyproject.toml says {project_version(root)}, CHANGELOG.md's newest release is {versions[0]}")
+    if versions and tag_commit(root, versions[0]) and template_changed_since(root, versions[0]):
+        if not unreleased_notes(changelog):
+            found.append(f"the template changed since {versions[0]}, but CHANGELOG.md's Unreleased section is empty")
+    return found
+
+
+# --- restore-tags -----------------------------------------------------------------------------
+
+
+def tag(root: Path, version: str, commit: str) -> None:
+    """The annotated tag of a release. Its tagger and date are the commit's committer and date,
+    so a restored tag is the very same object as the one first published."""
+    who = git(root, "show", "-s", "--format=%cn%x00%ce%x00%cI", commit).split("\0")
+    env = {"GIT_COMMITTER_NAME": who[0], "GIT_COMMITTER_EMAIL": who[1], "GIT_COMMITTER_DATE": who[2]}
+    git(root, "tag", "--annotate", version, commit, "-m", f"copier-claude-cloud {version}", env=env)
+
+
+def restore_tags(root: Path) -> list[str]:
+    """Create every recorded tag that is missing, on its recorded commit. An existing tag
+    elsewhere is an error: tags never move."""
+    created = []
+    for version, commit in recorded(root).items():
+        actual = tag_commit(root, version)
+        if actual == commit:
+            continue
+        if actual is not None:
+            raise ReleaseError(f"tag {version} names {actual[:12]}, but releases.toml records {commit[:12]}; "
+                               "tags never move: find out which is wrong before you release again")
+        try:
+            git(root, "cat-file", "-e", f"{commit}^{{commit}}")
+        except ReleaseError as missing:
+            raise ReleaseError(f"commit {commit[:12]} of release {version} is not in this clone "
+                               "(a shallow clone? run: git fetch --unshallow)") from missing
+        tag(root, version, commit)
+        created.append(version)
+    return created
+
+
+# --- cut --------------------------------------------------------------------------------------
+
+
+def cut(root: Path, version: str, date: str) -> str:
+    """Release `version`: CHANGELOG's Unreleased notes move under its heading, pyproject.toml
+    takes the version, the commit is tagged, and a second commit records the tag's commit.
+    Returns that commit."""
+    try:
+        new = Version(version)
+    except InvalidVersion as error:
+        raise ReleaseError(f"{version!r} is not a PEP 440 version (e.g. 0.3.0, 0.3.0rc1)") from error
+    if str(new) != version:
+        raise ReleaseError(f"write {version!r} in its normal form: {new}")
+    if git(root, "status", "--porcelain"):
+        raise ReleaseError("the work tree has uncommitted changes: commit them first")
+    if found := problems(root):
+        raise ReleaseError("fix these first:\n- " + "\n- ".join(found))
+    record = recorded(root)
+    if record and new <= max(Version(v) for v in record):
+        raise ReleaseError(f"{version} is not newer than the newest release, {max(record, key=Version)}")
+    changelog_path = root / CHANGELOG
+    changelog = changelog_path.read_text(encoding="utf-8")
+    if not unreleased_notes(changelog):
+        raise ReleaseError("CHANGELOG.md's Unreleased section is empty: say what this release changes")
+    # The notes stay where they are; the new heading goes between them and "Unreleased".
+    unreleased = next(m for m in HEADING.finditer(changelog) if m["name"] == "Unreleased")
+    changelog_path.write_text(f"{changelog[:unreleased.end()]}\n\n## {version} ({date}){changelog[unreleased.end():]}",
+                              encoding="utf-8")
+    pyproject_path = root / PYPROJECT
+    pyproject_path.write_text(PROJECT_VERSION.sub(rf"\g<1>{version}\g<3>", pyproject_path.read_text(encoding="utf-8"),
+                                                  count=1), encoding="utf-8")
+    git(root, "commit", "--quiet", "-m", f"Release {version}", "--", CHANGELOG, PYPROJECT)
+    commit = git(root, "rev-parse", "HEAD")
+    tag(root, version, commit)
+    with (root / RECORD).open("a", encoding="utf-8") as record_file:
+        record_file.write(f'"{version}" = "{commit}"\n')
+    git(root, "commit", "--quiet", "-m", f"Record release {version} at {commit[:12]}", "--", RECORD)
+    return commit
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repo", type=Path, default=ROOT, help="the template repository (default: this one)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("check", help="tags, CHANGELOG.md, pyproject.toml and releases.toml agree")
+    commands.add_parser("restore-tags", help="create the recorded tags that this clone lacks")
+    cutting = commands.add_parser("cut", help="release the Unreleased changes as VERSION")
+    cutting.add_argument("version")
+    cutting.add_argument("--date", default=datetime.date.today().isoformat())
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "check":
+            if found := problems(args.repo):
+                print("release check failed:\n- " + "\n- ".join(found), file=sys.stderr)
+                return 1
+            print(f"releases agree: {', '.join(changelog_versions((args.repo / CHANGELOG).read_text()))}")
+        elif args.command == "restore-tags":
+            created = restore_tags(args.repo)
+            print(f"restored tags: {', '.join(created)}" if created else "every recorded tag is present")
+        else:
+            commit = cut(args.repo, args.version, args.date)
+            print(f"released {args.version} at {commit[:12]}; publish it with:\n"
+                  f"  git push origin main {args.version}")
+    except ReleaseError as error:
+        print(f"release: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
