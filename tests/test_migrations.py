@@ -17,9 +17,10 @@ from copier import run_update
 from plumbum import local
 
 from helpers import ANSWERS_FILE, ROOT, generate, git_save, snapshot_template
+from scripts.release import recorded
 from tasks.migrations.v0_2_0_step_timeout import migrate
 
-RELEASE_0_1_0 = "531a7db"  # tagged 0.1.0 (see CHANGELOG.md)
+RELEASE_0_1_0 = recorded(ROOT)["0.1.0"]
 
 
 def release_from_history(commit: str, destination: Path, tag: str) -> Path:

@@ -92,8 +92,8 @@ def tree(project: Path) -> dict[str, tuple[int, bytes]]:
 @pytest.mark.parametrize("answers", [{}, {"stacks": ["python", "node"], "services": ["redis"],
                                          "update_automation": "github-actions"}], ids=["defaults", "stacks"])
 def test_copy_from_the_newest_tag_equals_a_copy_from_head(repository, tmp_path, answers):
-    from_tag = generate(repository, tmp_path / "tag", answers, vcs_ref=NEWEST)
-    from_head = generate(repository, tmp_path / "head", answers, vcs_ref="HEAD")
+    from_tag = generate(repository, tmp_path / "tag" / "project", answers, vcs_ref=NEWEST)
+    from_head = generate(repository, tmp_path / "head" / "project", answers, vcs_ref="HEAD")
     assert tree(from_tag) == tree(from_head)
 
 
