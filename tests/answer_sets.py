@@ -1,6 +1,10 @@
 """The matrix of answers the layout tests run over. Together the sets cover every stack,
 every tool of every stack, every service, every catalog MCP server, every permission
-profile and every starter option, on and off."""
+profile, every starter option, on and off, and no stack at all with nothing optional.
+update_automation: renovate is here; github-actions is not, as its workflow rightly holds
+GitHub's own `${{ }}` expressions (tests/test_fleet.py and tests/test_first_run.py cover it).
+A repository that already has files (a CLAUDE.md, settings) is in tests/test_existing_repos.py
+and tests/test_generated_text.py: these sets generate into empty folders."""
 
 from __future__ import annotations
 
@@ -57,6 +61,7 @@ ANSWER_SETS: dict[str, dict] = {
         "permission_profile": "autonomous",
         "mcp_servers": CATALOG,
         "services": ["redis"],
+        "update_automation": "renovate",
     },
     "python-pipenv-node-bun-java-maven-php": {
         "stacks": ["python", "node", "java", "php"],
@@ -70,6 +75,13 @@ ANSWER_SETS: dict[str, dict] = {
     "java-gradle-bare": {
         "stacks": ["java"],
         "java_tool": "gradle",
+        "starter_skills": [],
+        "starter_commands": [],
+        "starter_hooks": [],
+        "include_agents": False,
+    },
+    # No stack (the folder is empty: nothing to detect), and no starter kit.
+    "no-stacks-no-starter-kit": {
         "starter_skills": [],
         "starter_commands": [],
         "starter_hooks": [],

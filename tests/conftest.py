@@ -11,6 +11,10 @@ sys.path.insert(0, str(Path(__file__).parent.parent))
 from answer_sets import ANSWER_SETS  # noqa: E402
 from helpers import generate, git_save, snapshot_template  # noqa: E402
 
+# pytester runs pytest inside a test (test_no_silent_skips.py); no_silent_skips makes a
+# skip a failure under CI, so a CI run never passes by skipping.
+pytest_plugins = ["pytester", "no_silent_skips"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_copier(tmp_path_factory):

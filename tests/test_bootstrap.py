@@ -51,7 +51,7 @@ def test_warm_path_invokes_nothing(session):
     assert warm.returncode == 0
     assert cloud.calls() == [], "the warm path ran a package manager"
     output = cloud.hook_output(warm)
-    assert output["systemMessage"].startswith("cloud-init: ready (python node cli-tools unchanged")
+    assert output["systemMessage"].startswith("cloud-init: ready; unchanged since the last install in this VM: python, node and cli-tools")
     assert not (cloud.project / ".claude" / "state" / "running").exists()
 
 

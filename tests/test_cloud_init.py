@@ -284,3 +284,35 @@ def test_hook_timeout_exceeds_what_can_block_it(template_repo, tmp_path, backgro
     (hook,) = settings["hooks"]["SessionStart"][0]["hooks"]
     # Foreground: steps run in parallel, so the longest is one step plus its kill grace.
     assert hook["timeout"] == (60 if background else 300 + 10 + 60)
+
+
+# Step names as the messages say them: one, two, three.
+SAID = [(["go"], "go"), (["go", "rust"], "go and rust"), (["go", "rust", "php"], "go, rust and php")]
+FILES = {"go": {"go.mod": ""}, "rust": {"Cargo.toml": ""}, "php": {"composer.json": "{}"}}
+
+
+@pytest.mark.parametrize(("stacks", "said"), SAID, ids=[s for _, s in SAID])
+def test_messages_read_right_for_one_step_and_for_many(project, tmp_path, stacks, said):
+    files = {name: text for stack in stacks for name, text in FILES[stack].items()}
+    project_dir = project({"stacks": stacks}, files)
+    session = session_for(project_dir, tmp_path)
+    cold = session.hook_output(session.start())
+    assert cold["systemMessage"] == f"cloud-init: installing {said} in the background."
+    cold_context = cold["hookSpecificOutput"]["additionalContext"]
+    assert cold_context.startswith(f"cloud-init: installing {said} in the background. ")
+
+    warm = session.hook_output(session.run())
+    assert warm["systemMessage"] == f"cloud-init: ready; unchanged since the last install in this VM: {said}."
+    context = warm["hookSpecificOutput"]["additionalContext"]
+    assert context.startswith(f"cloud-init: ready; already installed in this VM, with unchanged inputs: {said}. Log:")
+    assert " are installed" not in context and " is installed" not in context
+
+
+def test_waiting_and_status_name_the_steps_as_a_list(project, tmp_path):
+    project_dir = project({"stacks": ["go", "rust"]}, {"go.mod": "", "Cargo.toml": ""})
+    session = session_for(project_dir, tmp_path)
+    session.run(STUB_SLEEP="3")
+    status = session.run("--status", remote=False)
+    waited = session.run("--wait")
+    assert status.stdout.splitlines()[0] == "installing: go and rust"
+    assert "cloud-init: waiting for go and rust to finish installing" in waited.stderr

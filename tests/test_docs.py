@@ -29,13 +29,22 @@ def test_every_question_has_help_and_a_default():
         assert "default" in config[key], f"{key} has no default"
 
 
-def test_quick_start_has_two_commands_and_ci_runs_the_second():
+def quick_start() -> list[str]:
     block = re.search(r"## Quick start.*?```sh\n(.*?)```", README, flags=re.DOTALL).group(1)
-    commands = [line for line in block.splitlines() if line.strip()]
-    assert len(commands) == 2
-    assert "copier copy --trust --defaults" in commands[0] and "find demo" in commands[0]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_quick_start_generates_a_demo_then_fetches_the_clis_then_tests():
+    copy, fetch, test = quick_start()
+    assert "copier copy --trust --defaults" in copy and "find demo" in copy
+    assert fetch == ".venv/bin/python tests/e2e/fetch_clis.py"
+    assert test == ".venv/bin/pytest"
+
+
+def test_ci_runs_the_quick_starts_fetch_and_test_commands_word_for_word():
     ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
-    assert commands[1] in ci_lines, "CI must run the README's test command word for word"
+    for command in quick_start()[1:]:
+        assert command in ci_lines, f"CI must run the README's {command!r} word for word"
 
 
 def test_readme_names_the_answers_file_and_update_command():

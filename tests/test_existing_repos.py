@@ -111,3 +111,85 @@ def test_overlays_a_repository_generated_by_another_template(tmp_path):
     assert yaml.safe_load((project / ANSWERS_FILE).read_text())["_commit"] == "1.0.1"
     assert "cache/" in (project / ".claude" / ".gitignore").read_text()
     assert (project / ".copier-answers.yml").read_text() == other_answers
+
+
+def heading_lines(text: str, level: int = 1) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("#" * level + " ")]
+
+
+@pytest.mark.parametrize(
+    ("existing", "title"),
+    [
+        ("# Legacy notes\n\nAlways run `make lint` before committing.\n", "Legacy notes"),
+        ("\n#  Legacy notes  #\n\nAlways run `make lint` before committing.\n", "Legacy notes"),
+        ("Legacy notes\n============\n\nAlways run `make lint` before committing.\n", "Legacy notes"),
+        ("\ufeff# Legacy notes\r\n\r\nAlways run `make lint` before committing.\r\n", "Legacy notes"),
+        # No title first: the template's title, and all the text folded in.
+        ("Always run `make lint` before committing.\n\n# Legacy notes\n", None),
+    ],
+    ids=["atx", "atx-closed", "setext", "bom-crlf", "no-title-first"],
+)
+def test_an_existing_title_becomes_the_title_once(template_repo, tmp_path, existing, title):
+    project = tmp_path / "service"
+    project.mkdir()
+    (project / "CLAUDE.md").write_bytes(existing.encode())
+    generate(template_repo, project, overwrite=True)
+    text = (project / "CLAUDE.md").read_text()
+    user_block = text.split("BEGIN user block", 1)[1]
+    assert "Always run `make lint` before committing." in user_block
+    if title:
+        assert text.startswith(f"# {title}\n\n<!-- BEGIN copier-claude-cloud managed block")
+        assert heading_lines(text) == [f"# {title}"]
+        assert "Legacy notes" not in user_block and "====" not in user_block
+        assert "## Notes for Claude" not in text, "the team's text replaces the placeholder"
+    else:
+        assert text.startswith("# service\n")
+        assert "# Legacy notes" in user_block
+
+
+def test_recopy_keeps_the_title_and_user_block_once(template_repo, tmp_path):
+    generate(template_repo, tmp_path)
+    claude_md = tmp_path / "CLAUDE.md"
+    text = claude_md.read_text().replace(f"# {tmp_path.name}\n", "# Billing service\n", 1)
+    text = text.replace("Add what Claude should know", "Our rule: small PRs. Add what Claude should know")
+    claude_md.write_text(text)
+    generate(template_repo, tmp_path, overwrite=True)
+    again = claude_md.read_text()
+    assert again == text, "a re-copy with the same answers changes nothing"
+    assert heading_lines(again) == ["# Billing service"]
+
+
+def test_copying_again_over_an_adopted_claude_md_changes_nothing(template_repo, tmp_path):
+    build_file_tree(tmp_path, {"CLAUDE.md": "# Legacy notes\n\n## Conventions\n\nAlways run `make lint`.\n"})
+    generate(template_repo, tmp_path, overwrite=True)
+    first = (tmp_path / "CLAUDE.md").read_text()
+    generate(template_repo, tmp_path, overwrite=True)
+    assert (tmp_path / "CLAUDE.md").read_text() == first
+    assert heading_lines(first) == ["# Legacy notes"] and first.count("## Conventions") == 1
+
+
+def test_text_outside_the_blocks_is_kept_on_a_recopy(template_repo, tmp_path):
+    generate(template_repo, tmp_path)
+    claude_md = tmp_path / "CLAUDE.md"
+    claude_md.write_text(claude_md.read_text() + "\nA line someone added after the user block.\n")
+    generate(template_repo, tmp_path, overwrite=True)
+    text = claude_md.read_text()
+    user_block = text.split("BEGIN user block", 1)[1].split("END user block", 1)[0]
+    assert "A line someone added after the user block." in user_block
+    assert text.count("A line someone added") == 1
+
+
+def test_an_adopted_title_survives_an_update(versions, tmp_path):
+    from test_update import assert_no_conflicts, update
+
+    project = tmp_path / "project"
+    build_file_tree(project, {"CLAUDE.md": "# Legacy notes\n\nAlways run `make lint` before committing.\n"})
+    generate(versions, project, {"project_name": "team", "stacks": ["python"]}, vcs_ref="1.0.0", overwrite=True)
+    git_save(project, "copier copy at 1.0.0")
+    update(project)
+    assert_no_conflicts(project)
+    text = (project / "CLAUDE.md").read_text()
+    assert yaml.safe_load((project / ANSWERS_FILE).read_text())["_commit"] == "1.1.0"
+    assert heading_lines(text) == ["# Legacy notes"]
+    assert "NEW-IN-1.1: sessions start from a fresh clone." in text.split("BEGIN user block", 1)[0]
+    assert text.split("BEGIN user block", 1)[1].count("Always run `make lint` before committing.") == 1

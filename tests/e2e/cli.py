@@ -1,28 +1,43 @@
-"""Install and run pinned versions of the real Claude Code CLI for the end-to-end tests."""
+"""The real Claude Code CLI for the end-to-end tests: which versions, where they are cached, how
+to run them. The tests never download a CLI: `tests/e2e/fetch_clis.py` fetches them (`.ci/run`
+calls it), and a test whose CLI is not in the cache skips with the command that fetches it."""
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import re
 import select
-import shutil
+import shlex
 import subprocess
+import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 PACKAGE = "@anthropic-ai/claude-code"
-# The newest release and a late-2025 one. CLAUDE_CLI_VERSIONS="x.y.z,..." re-runs the suite
-# against any others.
-DEFAULT_VERSIONS = ("2.1.330", "2.0.55")
+# The current release, bumped to the newest one at each release of this template, and a
+# late-2025 one. CLAUDE_CLI_VERSIONS="latest" or "x.y.z,..." runs the suite against others.
+DEFAULT_VERSIONS = ("2.1.332", "2.0.55")
+ENV_VERSIONS = "CLAUDE_CLI_VERSIONS"
+EXACT = re.compile(r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?")
+ROOT = Path(__file__).resolve().parents[2]
+FETCH_SCRIPT = Path(__file__).resolve().with_name("fetch_clis.py")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\r")
 
 
-def versions() -> list[str]:
-    chosen = os.environ.get("CLAUDE_CLI_VERSIONS", "")
-    return [v.strip() for v in chosen.split(",") if v.strip()] or list(DEFAULT_VERSIONS)
+def requested(args: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The versions asked for, as written: `args`, else $CLAUDE_CLI_VERSIONS (comma-separated
+    exact versions or npm dist-tags such as `latest`), else the pinned pair."""
+    chosen = list(args) or os.environ.get(ENV_VERSIONS, "").split(",")
+    return list(dict.fromkeys(v.strip() for v in chosen if v.strip())) or list(DEFAULT_VERSIONS)
+
+
+def is_exact(spec: str) -> bool:
+    return EXACT.fullmatch(spec) is not None
 
 
 def cache_root() -> Path:
@@ -30,31 +45,92 @@ def cache_root() -> Path:
     return Path(os.environ.get("CLAUDE_CLI_CACHE", default))
 
 
-def install(version: str) -> Path:
-    """The `claude` executable of `version`, installed once into the cache folder.
-    Skips the calling test, with the reason, when npm or the registry cannot provide it."""
-    prefix = cache_root() / version
-    binary = prefix / "node_modules" / ".bin" / "claude"
-    if binary.exists() and version in _version_of(binary):
-        return binary
-    npm = shutil.which("npm")
-    if not npm:
-        pytest.skip(f"npm is not installed, so Claude Code {version} cannot be installed for the e2e tests")
-    prefix.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error", f"{PACKAGE}@{version}"],
-        capture_output=True, text=True, timeout=600,
-    )
-    if result.returncode != 0 or not binary.exists():
-        pytest.skip(f"npm could not install {PACKAGE}@{version} (registry unreachable?): {result.stderr.strip()[-400:]}")
-    return binary
+def binary_path(version: str) -> Path:
+    """Where `version`'s `claude` is, once fetched: <cache>/<version>/node_modules/.bin/claude."""
+    return cache_root() / version / "node_modules" / ".bin" / "claude"
 
 
-def _version_of(binary: Path) -> str:
+def tags_file() -> Path:
+    """fetch_clis.py's record of what each dist-tag (or range) resolved to, so that the tests map
+    `latest` to the version that was fetched without asking the registry."""
+    return cache_root() / "tags.json"
+
+
+def recorded_tags() -> dict[str, dict[str, str]]:
+    """{"latest": {"version": "2.1.332", "resolved_on": "2026-11-29T23:40:00Z"}, ...}"""
     try:
-        return subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60).stdout
+        data = json.loads(tags_file().read_text())
+    except (OSError, ValueError):
+        return {}
+    return {spec: entry for spec, entry in data.items()
+            if isinstance(entry, dict) and is_exact(entry.get("version", ""))}
+
+
+def record_tag(spec: str, version: str) -> None:
+    tags = recorded_tags()
+    tags[spec] = {"version": version, "resolved_on": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    target = tags_file()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".tags.json.{os.getpid()}")
+    partial.write_text(json.dumps(tags, indent=2, sort_keys=True) + "\n")
+    partial.replace(target)
+
+
+def resolve_offline(spec: str) -> str | None:
+    """The exact version `spec` stands for, from the record alone (None: not resolved yet)."""
+    if is_exact(spec):
+        return spec
+    return recorded_tags().get(spec, {}).get("version")
+
+
+def versions() -> list[str]:
+    """The exact versions the e2e tests run; a tag nobody fetched yet stays as written (and skips)."""
+    return list(dict.fromkeys(resolve_offline(spec) or spec for spec in requested()))
+
+
+def installed_version(binary: Path) -> str:
+    """What `binary --version` says it is ("" when it does not run)."""
+    try:
+        output = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60,
+                                stdin=subprocess.DEVNULL).stdout
     except (OSError, subprocess.TimeoutExpired):
         return ""
+    found = EXACT.search(output)
+    return found.group(0) if found else ""
+
+
+def is_cached(version: str) -> bool:
+    binary = binary_path(version)
+    return binary.exists() and installed_version(binary) == version
+
+
+def fetch_command(specs: list[str] | tuple[str, ...] = ()) -> str:
+    """The command that fetches `specs` into this cache folder (no specs: the pinned pair)."""
+    python = Path(sys.executable)
+    if python.is_relative_to(ROOT):
+        python = python.relative_to(ROOT)
+    script = FETCH_SCRIPT.relative_to(ROOT) if FETCH_SCRIPT.is_relative_to(ROOT) else FETCH_SCRIPT
+    words = [str(python), str(script), *specs]
+    chosen_cache = os.environ.get("CLAUDE_CLI_CACHE")
+    return (f"CLAUDE_CLI_CACHE={shlex.quote(chosen_cache)} " if chosen_cache else "") + shlex.join(words)
+
+
+def cached_binary(version: str) -> Path:
+    """The cached `claude` of `version` (an exact version, or a tag nobody resolved yet).
+    Never downloads: skips the calling test, with the command that fetches it, when it is missing."""
+    spec = next((s for s in requested() if (resolve_offline(s) or s) == version), version)
+    command = fetch_command([] if spec in DEFAULT_VERSIONS else [spec])
+    if not is_exact(version):
+        pytest.skip(f"Claude Code {version!r} is not resolved to a version yet ({tags_file()} has no record of it); "
+                    f"fetch it with: {command}")
+    binary = binary_path(version)
+    if not binary.exists():
+        pytest.skip(f"Claude Code {version} is not in the cache ({binary.parents[2]}); fetch it with: {command}")
+    found = installed_version(binary)
+    if found != version:
+        pytest.skip(f"Claude Code {version} in the cache ({binary.parents[2]}) reports {found or 'no version'!r}; "
+                    f"fetch it again with: {command}")
+    return binary
 
 
 def doctor(binary: Path, project: Path, env: dict[str, str], version: str) -> str:
@@ -122,13 +198,3 @@ def run(binary: Path, project: Path, env: dict[str, str], *args: str) -> str:
                             timeout=120, stdin=subprocess.DEVNULL)
     return ANSI.sub("", result.stdout + result.stderr)
 
-
-if __name__ == "__main__":
-    # `.ci/run` calls this before the tests, so the CLI install is CI's own package install
-    # and the test run itself needs no network. A failure is reported, not fatal: the e2e
-    # tests then skip with the reason.
-    for version in versions():
-        try:
-            print(f"Claude Code {version}: {install(version)}")
-        except pytest.skip.Exception as skipped:
-            print(f"Claude Code {version}: not installed: {skipped}")

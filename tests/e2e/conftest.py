@@ -22,8 +22,9 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session", params=cli.versions())
 def claude(request) -> tuple[str, Path]:
-    """(version, path of its `claude`), installed once per test session."""
-    return request.param, cli.install(request.param)
+    """(version, path of its cached `claude`). Never downloads: a CLI that
+    tests/e2e/fetch_clis.py has not fetched skips, with the command that fetches it."""
+    return request.param, cli.cached_binary(request.param)
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ def test_real_install_is_ready_for_the_first_bash_command(stack, client_world):
     if not reachable(REGISTRIES[stack]):
         pytest.skip(f"the {stack} registry ({REGISTRIES[stack]}) is not reachable from this machine")
     version = cli.versions()[0]
-    binary = cli.install(version)
+    binary = cli.cached_binary(version)
     world = client_world(answers, files)
     if stack == "node":  # a real lockfile, so the bootstrap's `npm ci` path runs
         subprocess.run(["npm", "install", "--package-lock-only", "--no-audit", "--no-fund"], cwd=world.project,
