@@ -94,7 +94,8 @@ def tree(project: Path) -> dict[str, tuple[int, bytes]]:
 def test_copy_from_the_newest_tag_equals_a_copy_from_head(repository, tmp_path, answers):
     from_tag = generate(repository, tmp_path / "tag" / "project", answers, vcs_ref=NEWEST)
     from_head = generate(repository, tmp_path / "head" / "project", answers, vcs_ref="HEAD")
-    assert tree(from_tag) == tree(from_head)
+    tag_files, head_files = tree(from_tag), tree(from_head)
+    assert sorted(path for path in {*tag_files, *head_files} if tag_files.get(path) != head_files.get(path)) == []
 
 
 def test_copy_from_a_tag_records_the_tag(repository, tmp_path):
@@ -150,6 +151,7 @@ def test_check_reports_a_lightweight_tag(tmp_path):
 
 def test_check_reports_a_template_change_that_no_changelog_entry_announces(tmp_path):
     repo = clone(tmp_path / "repo")
+    clear_unreleased(repo)
     commit_change(repo, "template/CLAUDE.md.jinja", "\n<!-- a change -->\n")
     assert problems(repo) == [f"the template changed since {NEWEST}, but CHANGELOG.md's Unreleased section is empty"]
 
@@ -161,6 +163,17 @@ def commit_change(repo: Path, relative: str, addition: str, message: str = "chan
     path = repo / relative
     path.write_text(path.read_text(encoding="utf-8") + addition, encoding="utf-8")
     git("-C", str(repo), "commit", "--quiet", "-am", message)
+
+
+def clear_unreleased(repo: Path) -> None:
+    """Commit an empty Unreleased section, as it is right after a release."""
+    path = repo / CHANGELOG
+    text = path.read_text()
+    notes = unreleased_notes(text)
+    if notes:
+        path.write_text(text.replace(f"## Unreleased\n\n{notes}\n", "## Unreleased\n", 1))
+        git("-C", str(repo), "commit", "--quiet", "-am", "empty Unreleased section")
+    assert unreleased_notes(path.read_text()) == ""
 
 
 def announce(repo: Path, note: str) -> None:
@@ -199,6 +212,7 @@ def test_cut_moves_the_unreleased_notes_under_the_new_heading(tmp_path):
 ])
 def test_cut_refuses(tmp_path, version, prepare, message):
     repo = clone(tmp_path / "repo")
+    clear_unreleased(repo)
     if prepare == "announce":
         announce(repo, "a change")
     elif prepare == "dirty":
