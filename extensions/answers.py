@@ -6,25 +6,19 @@ uses them as validators (`validator: "{{ cli_tools | cli_tools_problem }}"`).
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Mapping
+from pathlib import Path
 
 from jinja2.ext import Extension
 
-CLI_MANAGERS = ("npm", "uv", "pip", "cargo", "go", "gem", "apt")
-CLI_EXAMPLE = "npm:prettier@3.3.3, uv:ruff@0.6.9, go:golang.org/x/tools/gopls@v0.16.2, apt:jq"
+# Copier runs extension files as modules of their own: the catalogue is loaded by its path.
+_spec = importlib.util.spec_from_file_location("copier_claude_cloud_catalogue", Path(__file__).with_name("catalogue.py"))
+catalogue = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(catalogue)
 
-# Package names each manager accepts. Anything else is refused before it gets near a
-# shell (and what passes is still shell-quoted in the scripts).
-PACKAGE_PATTERNS = {
-    "npm": r"(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*",
-    "uv": r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(\[[A-Za-z0-9._,-]+\])?",
-    "pip": r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(\[[A-Za-z0-9._,-]+\])?",
-    "cargo": r"[A-Za-z0-9][A-Za-z0-9_-]*",
-    "go": r"[A-Za-z0-9][A-Za-z0-9._~-]*(/[A-Za-z0-9._~-]+)+",
-    "gem": r"[A-Za-z0-9][A-Za-z0-9._-]*",
-    "apt": r"[a-z0-9][a-z0-9.+-]+",
-}
+CLI_EXAMPLE = "npm:prettier@3.3.3, uv:ruff@0.6.9, go:golang.org/x/tools/gopls@v0.16.2, apt:jq"
 VERSION_PATTERN = r"[A-Za-z0-9][A-Za-z0-9.+:~_-]*"
 
 # Claude Code ignores these in a project's settings.json `env` (reference/claude-code.md 1.2).
@@ -61,12 +55,13 @@ def cli_tool_problem(spec: object) -> str:
         return f"cli_tools: {spec!r} is not a string. Write each tool as manager:package[@version], e.g. {CLI_EXAMPLE}."
     tool = parse_cli_tool(spec)
     manager, package, version = tool["manager"], tool["package"], tool["version"]
-    if manager not in CLI_MANAGERS:
+    managers = catalogue.cli_managers()
+    if manager not in managers:
         return (
             f"cli_tools: {spec!r} has no known manager. Write manager:package[@version] with a manager "
-            f"among {', '.join(CLI_MANAGERS)}, e.g. {CLI_EXAMPLE}."
+            f"among {', '.join(managers)}, e.g. {CLI_EXAMPLE}."
         )
-    if not re.fullmatch(PACKAGE_PATTERNS[manager], package):
+    if not re.fullmatch(managers[manager]["package"], package):
         return f"cli_tools: {package!r} in {spec!r} is not a valid {manager} package name. Check the spelling, e.g. {CLI_EXAMPLE}."
     if version and not re.fullmatch(VERSION_PATTERN, version):
         return f"cli_tools: {version!r} in {spec!r} is not a version. Pin it like @1.2.3, or leave @version out."

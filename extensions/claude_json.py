@@ -7,12 +7,17 @@ break out of their string, and one entry per line with a fixed key order lets
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Mapping
 from pathlib import Path
 
-import yaml
 from jinja2.ext import Extension
+
+# Copier runs extension files as modules of their own: the catalogue is loaded by its path.
+_spec = importlib.util.spec_from_file_location("copier_claude_cloud_catalogue", Path(__file__).with_name("catalogue.py"))
+catalogue = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(catalogue)
 
 SCHEMA_URL = "https://json.schemastore.org/claude-code-settings.json"
 # Every command the template registers starts here: anchored at the project, and still
@@ -122,18 +127,7 @@ def claude_settings(
 
 def template_owned_rules() -> set[str]:
     """Every permission rule any answer can make the template write."""
-    rules = set(BASE_ALLOW) | set(EVERYDAY_GIT) | set(DENY)
-    return rules | set(_stack_rules())
-
-
-def _stack_rules() -> list[str]:
-    stacks = yaml.safe_load((Path(__file__).parent / "data" / "stacks.yml").read_text(encoding="utf-8"))
-    rules = []
-    for spec in stacks.values():
-        rules += spec.get("allow", [])
-        for tool_rules in spec.get("tool_allow", {}).values():
-            rules += tool_rules
-    return rules
+    return set(BASE_ALLOW) | set(EVERYDAY_GIT) | set(DENY) | set(catalogue.all_allow_rules())
 
 
 def _is_template_hook(group: Mapping) -> bool:

@@ -1,53 +1,97 @@
-"""Resolve the chosen stacks into what the templates print: tools, commands, rules, formatters."""
+"""The catalogue as the templates and questions see it: detection for question defaults,
+the choices, and one resolved record per chosen stack, service and CLI-tool manager."""
 
 from __future__ import annotations
 
-from functools import cache
+import importlib.util
 from pathlib import Path
 
-import yaml
 from jinja2 import pass_context
 from jinja2.ext import Extension
 
-STACKS_FILE = Path(__file__).parent / "data" / "stacks.yml"
+# Copier runs extension files as modules of their own: the catalogue is loaded by its path.
+_spec = importlib.util.spec_from_file_location("copier_claude_cloud_catalogue", Path(__file__).with_name("catalogue.py"))
+catalogue = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(catalogue)
 
 
-@cache
-def _stacks() -> dict:
-    return yaml.safe_load(STACKS_FILE.read_text(encoding="utf-8"))
+# --- detection (question defaults) --------------------------------------------------------------
+
+
+def _has_any(folder: Path, patterns) -> bool:
+    return any(next(folder.glob(pattern), None) is not None for pattern in patterns)
+
+
+def detect_stacks(destination: str | Path) -> list[str]:
+    """Stacks whose marker files sit at the destination's top level, in catalogue order."""
+    folder = Path(destination)
+    if not folder.is_dir():
+        return []
+    return [name for name, stack in catalogue.stacks().items() if _has_any(folder, stack["detect"])]
+
+
+def detect_tool(destination: str | Path, stack: str) -> str:
+    """The stack's tool whose lockfile is present, else the stack's fallback tool."""
+    spec = catalogue.stacks()[stack]
+    folder = Path(destination)
+    if folder.is_dir():
+        for tool, details in spec["tools"].items():
+            if details["markers"] and _has_any(folder, details["markers"]):
+                return tool
+    return spec["fallback"]
+
+
+# --- choices ------------------------------------------------------------------------------------
+
+
+def stack_choices() -> dict[str, str]:
+    """{label: name} of every stack, for the `stacks` question."""
+    return {stack["label"]: name for name, stack in catalogue.stacks().items()}
+
+
+def tool_choices(stack: str) -> list[str]:
+    return list(catalogue.stacks()[stack]["tools"])
+
+
+def service_choices() -> dict[str, str]:
+    return {service["label"]: name for name, service in catalogue.services().items()}
+
+
+# --- the chosen stacks ----------------------------------------------------------------------------
 
 
 def stack_view(stacks: list[str], tools: dict[str, str]) -> list[dict]:
-    """One resolved record per chosen stack, in catalog order (never answer order).
+    """One resolved record per chosen stack, in catalogue order (never answer order).
 
     `tools` maps a stack to the tool its question chose, e.g. {"python": "uv"}; stacks
-    without a tool question use their only tool.
+    without a tool question use their fallback tool.
     """
-    catalog = _stacks()
     view = []
-    for name, spec in catalog.items():
+    for name, spec in catalogue.stacks().items():
         if name not in stacks:
             continue
         tool = tools.get(name) or spec["fallback"]
         if tool not in spec["tools"]:
             tool = spec["fallback"]
-        run = spec["tools"][tool]["run"]
-        if "commands_by_tool" in spec:
-            commands = dict(spec["commands_by_tool"][tool])
-        else:
-            commands = {key: value.format(run=run) for key, value in spec["commands"].items()}
+        details = spec["tools"][tool]
+        commands = details.get("commands") or spec["commands"]
         view.append(
             {
                 "name": name,
                 "label": spec["label"],
-                "inputs": spec["inputs"],
+                "inputs": list(spec["inputs"]),
                 "tool": tool,
-                "add": spec["tools"][tool]["add"],
-                "add_dev": spec["tools"][tool]["add_dev"],
-                "add_note": spec["tools"][tool].get("note", ""),
-                "commands": commands,
-                "allow": [*spec.get("allow", []), *spec.get("tool_allow", {}).get(tool, [])],
+                "add": details["add"],
+                "add_dev": details["add_dev"],
+                "add_note": details.get("note", ""),
+                "commands": {key: value.format(run=details["run"]) for key, value in commands.items()},
+                "allow": [*spec.get("allow", ()), *details.get("allow", ())],
                 "formatter": spec.get("formatter"),
+                "install": details["install"],
+                "ready": spec.get("ready", ""),
+                "paths": [catalogue.shell_path(path) for path in spec.get("path", ())],
+                "env": {key: catalogue.shell_path(value) for key, value in spec.get("env", {}).items()},
+                "setup": details.get("setup", {}),
             }
         )
     return view
@@ -56,21 +100,75 @@ def stack_view(stacks: list[str], tools: dict[str, str]) -> list[dict]:
 @pass_context
 def project_stacks(context) -> list[dict]:
     """`stack_view` of the answers being rendered: the stacks and their tool questions."""
-    tools = {stack: context.get(f"{stack}_tool") for stack in ("python", "node", "java")}
+    tools = {name: context.get(spec["tool_question"]) for name, spec in catalogue.stacks().items()
+             if "tool_question" in spec}
     return stack_view(context.get("stacks") or [], tools)
 
 
-# Package tools the cloud image may lack, which the setup script installs when missing.
-SETUP_TOOLS = {"python": ("uv", "poetry", "pipenv"), "node": ("pnpm", "yarn", "bun")}
+@pass_context
+def project_services(context) -> list[dict]:
+    """One record per chosen service, in catalogue order; `uses_database` when it needs the
+    bootstrap's $database (a name made from project_name)."""
+    chosen = context.get("services") or []
+    return [{"name": name, **service, "env": {key: catalogue.shell_path(value) for key, value in service["env"].items()},
+             "uses_database": "$database" in service["start"] + "".join(service["env"].values())}
+            for name, service in catalogue.services().items() if name in chosen]
+
+
+def cli_managers() -> dict[str, dict]:
+    """Every CLI-tool manager: its install snippet, and its bin folder in bash's spelling."""
+    return {name: {**manager, "bin": catalogue.shell_path(manager.get("bin", ""))}
+            for name, manager in catalogue.cli_managers().items()}
+
+
+def chosen_managers(cli_tools) -> list[str]:
+    """The managers the cli_tools answer uses, once each, in answer order."""
+    return list(dict.fromkeys(str(spec).split(":", 1)[0] for spec in cli_tools or []))
+
+
+@pass_context
+def session_exports(context) -> list[tuple[str, str, str]]:
+    """What the bootstrap exports for these answers, in order, each once: ("var", NAME,
+    value) and ("path", "", folder), values in bash's spelling. Stacks first, then the CLI
+    tools' bin folders, then the services' URLs."""
+    exports = []
+    for stack in project_stacks(context):
+        exports += [("var", name, value) for name, value in stack["env"].items()]
+        exports += [("path", "", path) for path in stack["paths"]]
+    managers = cli_managers()
+    exports += [("path", "", managers[name]["bin"]) for name in chosen_managers(context.get("cli_tools"))
+                if managers.get(name, {}).get("bin")]
+    for service in project_services(context):
+        exports += [("var", name, value) for name, value in service["env"].items()]
+    return list(dict.fromkeys(exports))
+
+
+@pass_context
+def setup_managers(context) -> list[str]:
+    """The managers cloud-setup.sh installs with: the CLI tools', the stack tools' it
+    provides, and apt for the service packages."""
+    managers = chosen_managers(context.get("cli_tools"))
+    for stack in project_stacks(context):
+        if provide := stack["setup"].get("provide"):
+            managers.append(provide["tool"].split(":", 1)[0])
+    if context.get("services"):
+        managers.append("apt")
+    return list(dict.fromkeys(managers))
+
+
+@pass_context
+def needs_root(context) -> bool:
+    """Whether the bootstrap runs something as root: a service, or a root manager's tool."""
+    managers = catalogue.cli_managers()
+    return bool(context.get("services")) or any(
+        managers.get(name, {}).get("root") for name in chosen_managers(context.get("cli_tools")))
 
 
 @pass_context
 def cloud_setup_needed(context) -> bool:
     """Whether cloud-setup.sh has anything to provision for these answers."""
-    stacks = context.get("stacks") or []
-    tools = any(context.get(f"{stack}_tool") in names for stack, names in SETUP_TOOLS.items() if stack in stacks)
-    toolchains = "go" in stacks or "rust" in stacks  # their pinned toolchain versions
-    return bool(tools or toolchains or context.get("services") or context.get("cli_tools"))
+    setup = any(stack["setup"] for stack in project_stacks(context))
+    return bool(setup or context.get("services") or context.get("cli_tools"))
 
 
 def stack_tools(view: list[dict]) -> dict[str, str]:
@@ -80,17 +178,29 @@ def stack_tools(view: list[dict]) -> dict[str, str]:
 
 def active_hooks(starter_hooks: list[str], stacks: list[str]) -> list[str]:
     """The starter hooks that have work to do: format-on-edit needs a stack with a formatter."""
-    catalog = _stacks()
-    has_formatter = any(catalog[name].get("formatter") for name in stacks or [] if name in catalog)
+    has_formatter = any(catalogue.stacks()[name].get("formatter") for name in stacks or [] if name in catalogue.stacks())
     return [hook for hook in starter_hooks or [] if hook != "format-on-edit" or has_formatter]
 
 
 class StackView(Extension):
-    """Globals `project_stacks`, `stack_tools`, `active_hooks` and `cloud_setup_needed`."""
+    """Globals for detection, choices and the resolved stacks, services and CLI managers."""
 
     def __init__(self, environment):
         super().__init__(environment)
-        environment.globals["project_stacks"] = project_stacks
-        environment.globals["stack_tools"] = stack_tools
-        environment.globals["active_hooks"] = active_hooks
-        environment.globals["cloud_setup_needed"] = cloud_setup_needed
+        environment.globals.update(
+            detect_stacks=detect_stacks,
+            detect_tool=detect_tool,
+            stack_choices=stack_choices,
+            tool_choices=tool_choices,
+            service_choices=service_choices,
+            project_stacks=project_stacks,
+            project_services=project_services,
+            cli_managers=cli_managers,
+            session_exports=session_exports,
+            chosen_managers=chosen_managers,
+            setup_managers=setup_managers,
+            needs_root=needs_root,
+            stack_tools=stack_tools,
+            active_hooks=active_hooks,
+            cloud_setup_needed=cloud_setup_needed,
+        )

@@ -52,7 +52,7 @@ def answer_set(request, generated_sets) -> tuple[str, Path]:
 # What release 1.1.0 changes in the template, each far from where teams edit.
 TEMPLATE_CHANGES = {
     "template/CLAUDE.md.jinja": ("## Cloud sessions\n", "## Cloud sessions\n\nNEW-IN-1.1: sessions start from a fresh clone.\n"),
-    "extensions/data/stacks.yml": ('"Bash(uv lock:*)"', '"Bash(uv lock:*)", "Bash(uv tree:*)"'),
+    "extensions/data/catalogue.yml": ('"Bash(uv lock:*)"', '"Bash(uv lock:*)", "Bash(uv tree:*)"'),
     "extensions/claude_json.py": ('    "Read(./**/*.key)",\n', '    "Read(./**/*.key)",\n    "Read(./**/*.p12)",\n'),
     # At the very ends of lists, where a team appends its own entries.
     "extensions/claude_json.py#end": ('    "Bash(.claude/scripts/cloud-init.sh:*)",\n]', '    "Bash(.claude/scripts/cloud-init.sh:*)",\n    "Bash(git blame:*)",\n]'),

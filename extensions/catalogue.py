@@ -1,0 +1,95 @@
+"""The catalogue of stacks, services and CLI-tool managers (data/catalogue.yml): loaded,
+cross-checked and frozen here, and nowhere else.
+
+Copier's extension loader runs each extension file as a module of its own, so the other
+extensions, tasks and tests import this file by its path (importlib's spec_from_file_location).
+It needs only the standard library and PyYAML, which Copier brings. The structure is
+checked by data/catalogue.schema.json in the tests; what a schema cannot say (a fallback
+that names no tool, a tool spec for an unknown manager) is checked at load.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+CATALOGUE_FILE = HERE / "data" / "catalogue.yml"
+SCHEMA_FILE = HERE / "data" / "catalogue.schema.json"
+
+# Placeholders in the catalogue's paths and values, as the bootstrap's bash spells them.
+SHELL_PLACEHOLDERS = {
+    "{project}": "$project_dir",
+    "{home}": "$HOME",
+    "{gopath}": "${GOPATH:-$HOME/go}",
+    "{cargo_home}": "${CARGO_HOME:-$HOME/.cargo}",
+}
+
+
+class CatalogueError(ValueError):
+    """The catalogue contradicts itself; the message names the entry."""
+
+
+def _frozen(value):
+    if isinstance(value, dict):
+        return MappingProxyType({key: _frozen(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return tuple(_frozen(item) for item in value)
+    return value
+
+
+def check(data: dict) -> None:
+    """The cross-checks a schema cannot express."""
+    managers = set(data["cli_managers"])
+    for name, stack in data["stacks"].items():
+        if stack["fallback"] not in stack["tools"]:
+            raise CatalogueError(f"stacks.{name}.fallback names no tool of the stack: {stack['fallback']}")
+        for tool_name, tool in stack["tools"].items():
+            if not tool["install"] or "if" in tool["install"][-1]:
+                raise CatalogueError(f"stacks.{name}.tools.{tool_name}.install must end with a form without `if`")
+            provide = tool.get("setup", {}).get("provide")
+            if provide and provide["tool"].split(":", 1)[0] not in managers:
+                raise CatalogueError(f"stacks.{name}.tools.{tool_name}.setup.provide names an unknown manager")
+            has_commands = "commands" in tool
+            if has_commands == ("commands" in stack):
+                raise CatalogueError(f"stacks.{name}: give `commands` on the stack or on every tool, not both")
+
+
+@cache
+def load() -> MappingProxyType:
+    """The whole catalogue, read-only."""
+    data = yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    check(data)
+    return _frozen(data)
+
+
+def stacks() -> MappingProxyType:
+    return load()["stacks"]
+
+
+def services() -> MappingProxyType:
+    return load()["services"]
+
+
+def cli_managers() -> MappingProxyType:
+    return load()["cli_managers"]
+
+
+def shell_path(template: str) -> str:
+    """A catalogue path or value with its placeholders in bash's spelling."""
+    for placeholder, expression in SHELL_PLACEHOLDERS.items():
+        template = template.replace(placeholder, expression)
+    return template
+
+
+def all_allow_rules() -> list[str]:
+    """Every permission rule any stack or tool of the catalogue can add."""
+    rules = []
+    for stack in stacks().values():
+        rules += stack.get("allow", ())
+        for tool in stack["tools"].values():
+            rules += tool.get("allow", ())
+    return list(dict.fromkeys(rules))
