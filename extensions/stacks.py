@@ -157,11 +157,13 @@ def setup_managers(context) -> list[str]:
 
 
 @pass_context
-def needs_root(context) -> bool:
-    """Whether the bootstrap runs something as root: a service, or a root manager's tool."""
-    managers = catalogue.cli_managers()
-    return bool(context.get("services")) or any(
-        managers.get(name, {}).get("root") for name in chosen_managers(context.get("cli_tools")))
+def needs_root(context, managers: list[str] | None = None) -> bool:
+    """Whether a script runs something as root: a service, or a tool of a root manager
+    among `managers` (default: the cli_tools answer's)."""
+    if managers is None:
+        managers = chosen_managers(context.get("cli_tools"))
+    known = catalogue.cli_managers()
+    return bool(context.get("services")) or any(known.get(name, {}).get("root") for name in managers)
 
 
 @pass_context

@@ -100,12 +100,13 @@ def test_pip_tool_installs_requirements_into_the_project_venv(project, tmp_path)
         assert f"python -m pip install --quiet --disable-pip-version-check -r {requirements}" in calls
 
 
-def test_maven_wrapper_wins_over_global_maven(project, tmp_path):
+@pytest.mark.parametrize("mode", [0o755, 0o644], ids=["executable", "without-x-bit"])
+def test_maven_wrapper_wins_over_global_maven(project, tmp_path, mode):
     project_dir = project({"stacks": ["java"], "java_tool": "maven"}, {"pom.xml": ""})
     session = session_for(project_dir, tmp_path)
     wrapper = project_dir / "mvnw"
     wrapper.write_text((session.bin / "mvn").read_text())
-    wrapper.chmod(0o755)
+    wrapper.chmod(mode)
     session.start()
     assert "mvnw --batch-mode --quiet dependency:go-offline" in session.calls()
     assert not any(call.startswith("mvn ") for call in session.calls())
