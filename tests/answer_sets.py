@@ -72,8 +72,8 @@ ANSWER_SETS: dict[str, dict] = {
         "starter_commands": ["check"],
         "starter_skills": ["add-dependency"],
     },
-    "java-gradle-bare": {
-        "stacks": ["java"],
+    "java-gradle-dotnet-bare": {
+        "stacks": ["java", "dotnet"],
         "java_tool": "gradle",
         "starter_skills": [],
         "starter_commands": [],
@@ -101,4 +101,4 @@ ANSWER_SETS: dict[str, dict] = {
 
 # Sets whose options are all defaults except the stacks: these must also satisfy the
 # late-2025 settings schema, so that older CLIs accept them.
-DEFAULT_OPTION_SETS = ["defaults", "java-gradle-bare"]
+DEFAULT_OPTION_SETS = ["defaults", "java-gradle-dotnet-bare"]

@@ -71,7 +71,37 @@ STACK_CASES = [
     ({"stacks": ["java"], "java_tool": "gradle"}, {"build.gradle": ""}, "gradle --no-daemon --quiet dependencies"),
     ({"stacks": ["php"]}, {"composer.json": "{}", "composer.lock": "{}"},
      "composer install --no-interaction --no-progress --prefer-dist"),
+    ({"stacks": ["dotnet"]}, {"App.sln": "", "src/App/App.csproj": ""}, "dotnet restore"),
+    ({"stacks": ["dotnet"]}, {"App.csproj": "", "packages.lock.json": "{}"}, "dotnet restore --locked-mode"),
 ]
+
+
+def test_dotnet_is_detected_exports_its_tools_folder_and_goes_warm(template_repo, tmp_path):
+    project_dir = tmp_path / "project"
+    build_file_tree(project_dir, {"App.csproj": "<Project />", "packages.lock.json": "{}"})
+    generate(template_repo, project_dir, {"project_name": "demo"})  # stacks from detection
+    session = session_for(project_dir, tmp_path)
+    session.start()
+    assert "dotnet restore --locked-mode" in session.calls()
+    assert session.exports("PATH")["PATH"].startswith(f"{session.home}/.dotnet/tools:")
+    session.stub_log.write_text("")
+    warm = session.run()
+    assert session.calls() == [] and "ready" in session.hook_output(warm)["systemMessage"]
+    (project_dir / "App.csproj").write_text("<Project><ItemGroup /></Project>")
+    session.start()
+    assert "dotnet restore --locked-mode" in session.calls(), "a changed project file must restore again"
+
+
+def test_setup_script_installs_the_dotnet_sdk_from_apt_when_missing(template_repo, tmp_path):
+    project_dir = generate(template_repo, tmp_path / "project", {"project_name": "demo", "stacks": ["dotnet"]})
+    session = session_for(project_dir, tmp_path)
+    setup = project_dir / ".claude" / "scripts" / "cloud-setup.sh"
+    extra = {"CLAUDE_CLOUD_SETUP_RECORD": str(tmp_path / "provided"), "CLAUDE_CLOUD_SETUP_LOG": str(tmp_path / "setup.log")}
+    (session.bin / "dotnet").unlink()  # the image has no SDK
+    ran = subprocess.run([str(setup)], env=session.environment(**extra), capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0
+    assert "apt-get install -y -qq --no-install-recommends dotnet-sdk-8.0" in session.calls()
+    assert "ok: dotnet" in (tmp_path / "setup.log").read_text()
 
 
 @pytest.mark.parametrize(("answers", "files", "expected"), STACK_CASES, ids=lambda v: v if isinstance(v, str) else None)

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from answer_sets import ANSWER_SETS, DEFAULT_OPTION_SETS
-from helpers import generate, generated_files, load_schema, read_frontmatter, shellcheck
+from helpers import ROOT, generate, generated_files, load_schema, read_frontmatter, shellcheck
 
 SKILL_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 AGENT_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -172,9 +172,9 @@ def test_claude_md_has_managed_and_user_blocks(answer_set):
         assert text.count(marker) == 1, marker
     assert text.index("END copier-claude-cloud managed block") < text.index("BEGIN user block")
     assert ".claude/logs/cloud-init.log" in text
+    labels = yaml.safe_load((ROOT / "extensions" / "data" / "catalogue.yml").read_text())["stacks"]
     for stack in ANSWER_SETS[name].get("stacks", []):
-        assert {"python": "Python", "node": "Node.js", "go": "Go", "rust": "Rust", "ruby": "Ruby",
-                "java": "Java", "php": "PHP"}[stack] in text
+        assert f"| {labels[stack]['label']} |" in text
 
 
 def test_answers_file_records_every_answer(answer_set):
