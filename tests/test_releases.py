@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from copier import run_update
+from plumbum import local
 
 from helpers import ANSWERS_FILE, ROOT, generate, generated_files, git
 from scripts.release import (
@@ -231,3 +233,31 @@ def test_the_script_exits_non_zero_with_its_findings(tmp_path):
                              str(repo), "check"], capture_output=True, text=True)
     assert result.returncode == 1
     assert "tag 9.9.9 is not in releases.toml" in result.stderr
+
+
+# --- updates from the real releases -------------------------------------------------------------
+
+REAL_UPDATE_SETS = {
+    "defaults": {},
+    "python-node-services-mcp": {"stacks": ["python", "node"], "services": ["postgresql", "redis"],
+                                 "cli_tools": ["npm:prettier@3.3.3", "apt:jq"], "mcp_servers": ["github"],
+                                 "env_vars": {"LOG_LEVEL": "debug"}, "update_automation": "github-actions"},
+}
+
+
+@pytest.mark.parametrize("release", sorted(set(recorded(ROOT)) - {"0.1.0"}))
+@pytest.mark.parametrize("answers", list(REAL_UPDATE_SETS.values()), ids=list(REAL_UPDATE_SETS))
+def test_an_update_from_each_release_equals_a_fresh_copy(repository, tmp_path, release, answers):
+    """A repository copied at a real release and never edited updates to HEAD byte for byte
+    (file modes too) as a fresh copy at HEAD. (0.1.0 is left out: its bootstrap_timeout
+    answer migrates to a value, so its answers file differs by design; test_migrations.py
+    covers it.)"""
+    project = generate(repository, tmp_path / "old" / "project", answers, vcs_ref=release)
+    git("-C", str(project), "init", "--quiet", "--initial-branch=main")
+    git("-C", str(project), "add", "--all")
+    git("-C", str(project), "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "--quiet", "-m", "copy")
+    with local.cwd(project):
+        run_update(answers_file=ANSWERS_FILE, defaults=True, overwrite=True, unsafe=True, quiet=True, vcs_ref="HEAD")
+    fresh = generate(repository, tmp_path / "fresh" / "project", answers, vcs_ref="HEAD")
+    updated_files, fresh_files = tree(project), tree(fresh)
+    assert sorted(path for path in {*updated_files, *fresh_files} if updated_files.get(path) != fresh_files.get(path)) == []
