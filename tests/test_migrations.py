@@ -18,7 +18,7 @@ from plumbum import local
 
 from helpers import ANSWERS_FILE, ROOT, generate, git_save, snapshot_template
 from scripts.release import recorded
-from tasks.migrations.v0_2_0_step_timeout import migrate
+from tasks.migrations import v0_2_0
 
 RELEASE_0_1_0 = recorded(ROOT)["0.1.0"]
 
@@ -71,8 +71,8 @@ def test_bootstrap_timeout_becomes_step_timeout(releases, tmp_path, old, expecte
 
 def test_the_migration_leaves_other_answers_alone():
     answers = {"_commit": "0.1.0", "stacks": ["go"], "bootstrap_timeout": 1000, "env_vars": {"A": "1"}}
-    assert migrate(answers) == {"_commit": "0.1.0", "stacks": ["go"], "step_timeout": 930, "env_vars": {"A": "1"}}
-    assert migrate({"stacks": []}) == {"stacks": []}
+    assert v0_2_0.before(answers) == {"_commit": "0.1.0", "stacks": ["go"], "step_timeout": 930, "env_vars": {"A": "1"}}
+    assert v0_2_0.before({"stacks": []}) == {"stacks": []}
 
 
 def test_team_rules_survive_the_0_2_0_reordering_of_permissions(releases, tmp_path):
