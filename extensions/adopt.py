@@ -28,9 +28,12 @@ def copier_operation() -> str:
     The one private Copier API this template uses, and the only place it is read. Copier
     9.19 gives `_copier_operation` to `_exclude`, tasks and migrations, but not to file
     templates, question defaults, `_copier_conf` or `_copier_phase` (tests/test_copier_api.py
-    shows each). So read the context variable Copier keeps it in (`as_operation` in
-    copier/_main.py). tests/test_copier_api.py fails, naming the Copier version, when it
-    changes; here a change stops the render rather than adopt files on the wrong operation.
+    shows each). An `_exclude` entry could hand it to a global, but an update renders the new
+    release's `_exclude` with the old release's extensions (`_apply_update`), which lack that
+    global, so updates from 0.3.0 and older would fail. So read the context variable Copier
+    keeps it in (`as_operation` in copier/_main.py). tests/test_copier_api.py fails, naming the
+    Copier version, when it changes; here a change stops the render rather than adopt files
+    on the wrong operation.
     """
     import copier
 

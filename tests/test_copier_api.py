@@ -64,6 +64,7 @@ def probe(context):
         "file_context": context.get("_copier_operation", "absent"),
         "question_default": context["operation_default"],
         "phase": str(context["_copier_phase"]),
+        "conf": sorted(context["_copier_conf"].keys()),
     }}
     with open(os.environ["COPIER_API_PROBE_LOG"], "a") as log:
         log.write(json.dumps(record) + "\\n")
@@ -144,4 +145,7 @@ def test_a_real_copy_recopy_and_update_each_see_their_operation(tmp_path, probe_
         assert record["question_default"] == "absent", (
             f"{COPIER} renders question defaults with _copier_operation ({record['question_default']!r}): "
             "a `when: false` question can carry it to file templates; drop the private copier._main._operation")
+        assert not [key for key in record["conf"] if "operation" in key], (
+            f"{COPIER} has an operation in _copier_conf ({record['conf']}): read it in extensions/adopt.py "
+            "copier_operation() and drop the private copier._main._operation")
         assert record["phase"] == "render", f"{COPIER}: _copier_phase is {record['phase']!r} while files render"
