@@ -23,13 +23,31 @@ USER_END = "<!-- END user block -->"
 
 
 def copier_operation() -> str:
-    """"copy" or "update". Copier gives `_copier_operation` to tasks and _exclude but not
-    to file templates, so read the context variable it keeps; "unknown" adopts nothing."""
+    """"copy" (also for recopy) or "update": what Copier is doing while it renders a file.
+
+    The one private Copier API this template uses, and the only place it is read. Copier
+    9.19 gives `_copier_operation` to `_exclude`, tasks and migrations, but not to file
+    templates, question defaults, `_copier_conf` or `_copier_phase` (tests/test_copier_api.py
+    shows each). An `_exclude` entry could hand it to a global, but an update renders the new
+    release's `_exclude` with the old release's extensions (`_apply_update`), which lack that
+    global, so updates from 0.3.0 and older would fail. So read the context variable Copier
+    keeps it in (`as_operation` in copier/_main.py). tests/test_copier_api.py fails, naming the
+    Copier version, when it changes; here a change stops the render rather than adopt files
+    on the wrong operation.
+    """
+    import copier
+
+    where = f"copier-claude-cloud cannot tell a copy from an update with Copier {copier.__version__}"
     try:
-        from copier._main import _operation  # private, pinned by copier<10 in pyproject.toml
-    except ImportError:
-        return "unknown"
-    return _operation.get("unknown")
+        from copier._main import _operation
+    except ImportError as error:
+        raise UserMessageError(f"{where}: copier._main._operation is gone. Use Copier 9.19, "
+                               "or a release of this template that supports your Copier.") from error
+    operation = _operation.get(None)
+    if operation not in ("copy", "update"):
+        raise UserMessageError(f"{where}: copier._main._operation is {operation!r} while rendering "
+                               "(expected 'copy' or 'update').")
+    return operation
 
 
 def existing_json(destination: str | Path, relative_path: str) -> dict | None:

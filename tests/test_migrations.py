@@ -1,12 +1,15 @@
 """Each migration, from the real release it migrates from, carries the team's content across.
 
 The old release is rebuilt from this repository's history (git archive of its commit) and
-tagged in a tmp folder, next to this working tree tagged as the new release."""
+tagged in a tmp folder, next to this working tree tagged as the new release. One test updates
+the way a team does: from a real clone's 0.1.0 tag to its untagged HEAD (this working tree).
+tests/test_migrate.py tests the registry's dispatcher, case by case."""
 
 from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import tarfile
 from pathlib import Path
@@ -14,11 +17,12 @@ from pathlib import Path
 import pytest
 import yaml
 from copier import run_update
+from packaging.version import Version
 from plumbum import local
 
-from helpers import ANSWERS_FILE, ROOT, generate, git_save, snapshot_template
-from scripts.release import recorded
-from tasks.migrations.v0_2_0_step_timeout import migrate
+from helpers import ANSWERS_FILE, ROOT, generate, git, git_save, snapshot_template
+from scripts.release import ReleaseError, recorded, restore_tags
+from tasks.migrations import v0_2_0
 
 RELEASE_0_1_0 = recorded(ROOT)["0.1.0"]
 
@@ -48,31 +52,73 @@ def releases(tmp_path_factory) -> Path:
     return repo
 
 
+@pytest.fixture(scope="module")
+def this_clone(tmp_path_factory) -> Path:
+    """A real clone of this repository, its release tags included, with this working tree
+    committed on top: an untagged commit after the newest tag, as a branch's HEAD is."""
+    clone = tmp_path_factory.mktemp("clone") / "copier-claude-cloud"
+    cloned = subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], capture_output=True, text=True)
+    if cloned.returncode != 0:
+        pytest.fail(f"git clone of this repository failed: {cloned.stderr.strip()}")
+    try:
+        restore_tags(clone)  # for a repository that came without its tags
+    except ReleaseError as error:
+        pytest.fail(f"{error}; the migration tests need the repository's history")
+    git("-C", str(clone), "rm", "-r", "--quiet", ".")
+    return snapshot_template(clone, tag=None)
+
+
+def update_from_0_1_0(template: Path, project: Path, answers: dict, **update) -> dict:
+    """Copy release 0.1.0 with `answers`, add a team note to CLAUDE.md, commit, update;
+    the answers after the update."""
+    project.mkdir()
+    generate(template, project, answers, vcs_ref="0.1.0")
+    claude_md = project / "CLAUDE.md"
+    claude_md.write_text(claude_md.read_text().replace("Add what Claude should know",
+                                                       "TEAM NOTE. Add what Claude should know"))
+    git_save(project, "copy at 0.1.0, with a team note")
+    with local.cwd(project):
+        run_update(answers_file=ANSWERS_FILE, defaults=True, overwrite=True, unsafe=True, quiet=True, **update)
+    assert "TEAM NOTE." in claude_md.read_text()
+    return yaml.safe_load((project / ANSWERS_FILE).read_text())
+
+
+def assert_step_timeout(project: Path, answers: dict, expected: int) -> None:
+    assert "bootstrap_timeout" not in answers
+    assert answers["step_timeout"] == expected
+    hook = json.loads((project / ".claude" / "settings.json").read_text())["hooks"]["SessionStart"][0]["hooks"][0]
+    assert hook["timeout"] == expected + 70
+
+
 @pytest.mark.parametrize(("old", "expected"), [(1200, 1130), (900, None), (120, 50), (60, 30)])
 def test_bootstrap_timeout_becomes_step_timeout(releases, tmp_path, old, expected):
     project = tmp_path / "project"
-    project.mkdir()
-    generate(releases, project, {"project_name": "team", "stacks": ["go"], "bootstrap_timeout": old,
-                                 "background_install": False}, vcs_ref="0.1.0")
-    claude_md = project / "CLAUDE.md"
-    claude_md.write_text(claude_md.read_text().replace("Add what Claude should know", "TEAM NOTE. Add what Claude should know"))
-    git_save(project, "copy at 0.1.0, with a team note")
-    with local.cwd(project):
-        run_update(answers_file=ANSWERS_FILE, defaults=True, overwrite=True, unsafe=True, quiet=True,
-                   data={"background_install": False})
-    answers = yaml.safe_load((project / ANSWERS_FILE).read_text())
+    answers = update_from_0_1_0(releases, project, {"project_name": "team", "stacks": ["go"], "bootstrap_timeout": old,
+                                                    "background_install": False}, data={"background_install": False})
     assert answers["_commit"] == "0.2.0"
-    assert "bootstrap_timeout" not in answers
-    assert answers["step_timeout"] == (expected or 600)
-    hook = json.loads((project / ".claude" / "settings.json").read_text())["hooks"]["SessionStart"][0]["hooks"][0]
-    assert hook["timeout"] == (expected or 600) + 70
-    assert "TEAM NOTE." in claude_md.read_text()
+    assert_step_timeout(project, answers, expected or 600)
+
+
+def test_an_update_from_the_0_1_0_tag_to_this_branchs_head_migrates(this_clone, tmp_path):
+    """Copier's version of the untagged HEAD is NEWEST.postN.dev0+gHASH (0.3.0.post2.dev0+g…):
+    0.2.0's migration runs, as for an update to a tag after it."""
+    project = tmp_path / "project"
+    answers = update_from_0_1_0(this_clone, project, {"project_name": "team", "stacks": ["go"],
+                                                      "bootstrap_timeout": 1200, "background_install": False},
+                                data={"background_install": False}, vcs_ref="HEAD")
+    head = git("-C", str(this_clone), "describe", "--tags").strip()
+    newest = max(recorded(ROOT), key=Version)
+    assert re.fullmatch(rf"{re.escape(newest)}-\d+-g[0-9a-f]+", head), f"the clone's HEAD is {head}, not after {newest}"
+    assert answers["_commit"] == head
+    assert_step_timeout(project, answers, 1130)
 
 
 def test_the_migration_leaves_other_answers_alone():
     answers = {"_commit": "0.1.0", "stacks": ["go"], "bootstrap_timeout": 1000, "env_vars": {"A": "1"}}
-    assert migrate(answers) == {"_commit": "0.1.0", "stacks": ["go"], "step_timeout": 930, "env_vars": {"A": "1"}}
-    assert migrate({"stacks": []}) == {"stacks": []}
+    assert v0_2_0.before(answers) == {"_commit": "0.1.0", "stacks": ["go"], "step_timeout": 930, "env_vars": {"A": "1"}}
+    assert v0_2_0.before({"stacks": []}) == {"stacks": []}
+    # A build from after the change already has the new answer: it is kept.
+    assert v0_2_0.before({"bootstrap_timeout": 1000, "step_timeout": 200}) == {"step_timeout": 200}
 
 
 def test_team_rules_survive_the_0_2_0_reordering_of_permissions(releases, tmp_path):
