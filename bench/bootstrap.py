@@ -225,7 +225,10 @@ def first_request(binary: Path, project: Path, machine: Machine, hooks: bool) ->
 
 
 def measure_first_request(sample: Path, work: Path, tools_bin: Path, stubs: bool, runs: int) -> dict[str, float]:
-    binary = cli.install(cli.versions()[0])
+    version = cli.versions()[0]
+    if not cli.is_cached(version):
+        raise SystemExit(f"Claude Code {version} is not fetched; run: {cli.fetch_command()}")
+    binary = cli.binary_path(version)
     with_hook, without = [], []
     for run in range(runs):
         for hooks, bucket in ((True, with_hook), (False, without)):
