@@ -83,6 +83,10 @@ def bootstrap_hook_timeout(background: bool, step_timeout: int) -> int:
     return 60 if background else step_timeout + 10 + 60
 
 
+def hook_command(script: str) -> str:
+    return f"{COMMAND_PREFIX}hooks/{script}"
+
+
 def hooks(starter_hooks: list[str], bootstrap_timeout: int) -> dict:
     events: dict[str, list] = {
         # No matcher: the bootstrap must re-export env on startup, resume, clear and compact.
@@ -90,9 +94,8 @@ def hooks(starter_hooks: list[str], bootstrap_timeout: int) -> dict:
     }
     for name in starter_hooks or []:
         event, matcher, script, timeout = HOOK_COMMANDS[name]
-        command = f"{COMMAND_PREFIX}hooks/{script}"
         events.setdefault(event, []).append(
-            {"matcher": matcher, "hooks": [{"type": "command", "command": command, "timeout": timeout}]}
+            {"matcher": matcher, "hooks": [{"type": "command", "command": hook_command(script), "timeout": timeout}]}
         )
     return events
 
@@ -124,6 +127,11 @@ def template_owned_rules() -> set[str]:
     """Every permission rule any answer can make the template write."""
     rules = set(BASE_ALLOW) | set(EVERYDAY_GIT) | set(DENY)
     return rules | set(_stack_rules())
+
+
+def template_commands() -> set[str]:
+    """Every hook command any answer can make the template register."""
+    return {BOOTSTRAP_COMMAND} | {hook_command(script) for _, _, script, _ in HOOK_COMMANDS.values()}
 
 
 def _stack_rules() -> list[str]:
