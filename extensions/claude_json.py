@@ -21,7 +21,8 @@ _spec.loader.exec_module(catalogue)
 
 SCHEMA_URL = "https://json.schemastore.org/claude-code-settings.json"
 # Every command the template registers starts here: anchored at the project, and still
-# working when CLAUDE_PROJECT_DIR is empty. It also tells template hooks from a team's.
+# working when CLAUDE_PROJECT_DIR is empty. A team's hooks may start the same way, so
+# extensions/ownership.py tells the template's by the whole command (template_commands()).
 COMMAND_PREFIX = '"${CLAUDE_PROJECT_DIR:-.}"/.claude/'
 BOOTSTRAP_COMMAND = COMMAND_PREFIX + "scripts/cloud-init.sh"
 HOOK_COMMANDS = {
@@ -88,6 +89,10 @@ def bootstrap_hook_timeout(background: bool, step_timeout: int) -> int:
     return 60 if background else step_timeout + 10 + 60
 
 
+def hook_command(script: str) -> str:
+    return f"{COMMAND_PREFIX}hooks/{script}"
+
+
 def hooks(starter_hooks: list[str], bootstrap_timeout: int) -> dict:
     events: dict[str, list] = {
         # No matcher: the bootstrap must re-export env on startup, resume, clear and compact.
@@ -95,9 +100,8 @@ def hooks(starter_hooks: list[str], bootstrap_timeout: int) -> dict:
     }
     for name in starter_hooks or []:
         event, matcher, script, timeout = HOOK_COMMANDS[name]
-        command = f"{COMMAND_PREFIX}hooks/{script}"
         events.setdefault(event, []).append(
-            {"matcher": matcher, "hooks": [{"type": "command", "command": command, "timeout": timeout}]}
+            {"matcher": matcher, "hooks": [{"type": "command", "command": hook_command(script), "timeout": timeout}]}
         )
     return events
 
@@ -109,9 +113,9 @@ def claude_settings(
     starter_hooks: list[str],
     bootstrap_timeout: int,
     mcp_names: list[str] | None = None,
-    existing: Mapping | None = None,
 ) -> dict:
-    """The whole settings.json; `existing` (a repository's own file, on first copy) is folded in."""
+    """The whole settings.json for these answers. On a copy over a repository, the template
+    folds the team's part of the file that was there into it (extensions/ownership.py)."""
     settings = {
         "$schema": SCHEMA_URL,
         "permissions": permissions(view, profile),
@@ -122,7 +126,7 @@ def claude_settings(
         # The servers the team chose are approved: CLIs before 2.1 skip unapproved
         # .mcp.json servers even in -p mode (seen with 2.0.55 in tests/e2e).
         settings["enabledMcpjsonServers"] = list(mcp_names)
-    return merge_settings(settings, _without_template_entries(existing)) if existing else settings
+    return settings
 
 
 def template_owned_rules() -> set[str]:
@@ -130,59 +134,15 @@ def template_owned_rules() -> set[str]:
     return set(BASE_ALLOW) | set(EVERYDAY_GIT) | set(DENY) | set(catalogue.all_allow_rules())
 
 
-def _is_template_hook(group: Mapping) -> bool:
-    return any(
-        str(hook.get("command", "")).startswith(COMMAND_PREFIX) for hook in group.get("hooks", [])
-    )
-
-
-def _without_template_entries(existing: Mapping) -> dict:
-    """A repository's settings minus what this template wrote into it before (a re-copy
-    over a generated repository), so changed answers can also narrow and remove."""
-    owned = template_owned_rules()
-    cleaned = dict(existing)
-    permissions_ = dict(existing.get("permissions") or {})
-    for key in ("allow", "deny", "ask"):
-        if key in permissions_:
-            permissions_[key] = [rule for rule in permissions_[key] if rule not in owned]
-    cleaned["permissions"] = permissions_
-    cleaned["hooks"] = {
-        event: kept
-        for event, groups in (existing.get("hooks") or {}).items()
-        if (kept := [group for group in groups if not _is_template_hook(group)])
-    }
-    return cleaned
+def template_commands() -> set[str]:
+    """Every hook command any answer can make the template register."""
+    return {BOOTSTRAP_COMMAND} | {hook_command(script) for _, _, script, _ in HOOK_COMMANDS.values()}
 
 
 def _env_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def merge_settings(ours: dict, theirs: Mapping) -> dict:
-    """Union of both files: their keys and rules are kept, ours win on a plain-value clash
-    only where the key is ours to manage ($schema, defaultMode, hooks we register)."""
-    merged = {**theirs, **{k: v for k, v in ours.items() if k not in ("permissions", "env", "hooks")}}
-    their_permissions = dict(theirs.get("permissions") or {})
-    merged_permissions = {**their_permissions}
-    for key, value in ours["permissions"].items():
-        if isinstance(value, list):
-            merged_permissions[key] = _unique([*value, *their_permissions.get(key, [])])
-        else:
-            merged_permissions[key] = value
-    merged["permissions"] = merged_permissions
-    merged["env"] = {**(theirs.get("env") or {}), **ours["env"]}
-    merged_hooks = {event: list(groups) for event, groups in ours["hooks"].items()}
-    for event, groups in (theirs.get("hooks") or {}).items():
-        for group in groups:
-            if group not in merged_hooks.setdefault(event, []):
-                merged_hooks[event].append(group)
-    merged["hooks"] = merged_hooks
-    if "enabledMcpjsonServers" in ours or "enabledMcpjsonServers" in theirs:
-        merged["enabledMcpjsonServers"] = _unique([*ours.get("enabledMcpjsonServers", []), *theirs.get("enabledMcpjsonServers", [])])
-    order = ["$schema", "permissions", "env", "hooks", "enabledMcpjsonServers"]
-    return {key: merged[key] for key in [*order, *(k for k in merged if k not in order)] if key in merged}
 
 
 def json_document(data: object) -> str:

@@ -152,11 +152,10 @@ def mcp_servers(selected: list[str], custom: Mapping | None) -> dict:
     return servers
 
 
-def mcp_document(selected: list[str], custom: Mapping | None, existing: Mapping | None = None) -> dict:
-    """The whole .mcp.json. Servers a repository already had (on first copy) are kept."""
-    servers = dict((existing or {}).get("mcpServers") or {})
-    servers.update(mcp_servers(selected, custom))
-    return {"mcpServers": servers}
+def mcp_document(selected: list[str], custom: Mapping | None) -> dict:
+    """The whole .mcp.json for these answers. On a copy over a repository, the template folds
+    the team's servers of the file that was there into it (extensions/ownership.py)."""
+    return {"mcpServers": mcp_servers(selected, custom)}
 
 
 def mcp_requirements(selected: list[str], custom: Mapping | None) -> dict[str, list[str]]:
