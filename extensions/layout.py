@@ -1,40 +1,94 @@
-"""What a copy writes at the destination's top level, for the after-copy message.
+"""Which files a copy writes for which answers: one table, read by copier.yml's `_exclude`
+and by the after-copy message.
 
-The template stages nothing itself: it never runs `git add`. The message prints one
-`git add` line naming these paths, so a review and commit takes every file the copy wrote,
-and nothing else. tests/test_first_run.py checks this list against the files each answer
-set really writes: a new top-level file in template/ must be added here too.
+template/ holds every file under its real name. LAYOUT maps each destination path to the
+condition under which a copy writes it: a Jinja expression over the answers and the
+extensions' globals, or None for always. From it, `excluded_paths()` renders copier.yml's
+one `_exclude` entry (the paths whose condition is false, and the folders that leaves
+empty), and `written_paths()` the paths the after-copy message's `git add` line names. So
+what a copy leaves out and what the message stages cannot disagree. The answers file,
+named by a setting, is always written and is not in the table.
+
+The template stages nothing itself: it never runs `git add`. tests/test_layout.py checks
+the table against template/ and against what each answer set generates: a new file in
+template/ must be added here too.
 """
 
 from __future__ import annotations
 
-from pathlib import PurePath
+from pathlib import PurePath, PurePosixPath
 
 from jinja2 import pass_context
 from jinja2.ext import Extension
 
 UPDATE_WORKFLOW = ".github/workflows/copier-claude-cloud-update.yml"
 
+LAYOUT: dict[str, str | None] = {
+    ".claude/.gitignore": None,
+    ".claude/settings.json": None,
+    ".claude/scripts/cloud-init.sh": None,
+    ".claude/scripts/cloud-setup.sh": "cloud_setup_needed()",
+    ".claude/hooks/format-on-edit.sh": "'format-on-edit' in active_hooks(starter_hooks, stacks)",
+    ".claude/skills/cloud-environment/SKILL.md": "'cloud-environment' in starter_skills",
+    ".claude/skills/add-dependency/SKILL.md": "'add-dependency' in starter_skills",
+    ".claude/commands/check.md": "'check' in starter_commands",
+    ".claude/commands/bootstrap-status.md": "'bootstrap-status' in starter_commands",
+    ".claude/agents/test-fixer.md": "include_agents",
+    "CLAUDE.md": None,
+    ".mcp.json": "mcp_servers or custom_mcp_servers",
+    UPDATE_WORKFLOW: "update_automation == 'github-actions'",
+    "renovate.json": "update_automation == 'renovate'",
+}
+
+# Top-level folders the team's own files share: the message names the template's files in
+# them, not the folder. `.claude/` is the template's own folder, and is named whole.
+SHARED_FOLDERS = {".github"}
+
+
+def chosen(context) -> dict[str, bool]:
+    """Each path of LAYOUT, and whether these answers write it."""
+    values = context.get_all()
+    return {
+        path: condition is None or bool(context.environment.compile_expression(condition)(**values))
+        for path, condition in LAYOUT.items()
+    }
+
+
+@pass_context
+def excluded_paths(context) -> str:
+    """Copier `_exclude` patterns, one a line, for what these answers do not write: each file
+    left out, or its outermost folder when no written file is in it (no empty folders)."""
+    written = chosen(context)
+    needed = {folder for path, on in written.items() if on for folder in PurePosixPath(path).parents}
+    patterns = []
+    for path, on in written.items():
+        if on:
+            continue
+        unneeded = [folder for folder in PurePosixPath(path).parents if folder not in needed]
+        pattern = f"/{unneeded[-1] if unneeded else path}"
+        if pattern not in patterns:
+            patterns.append(pattern)
+    return "\n".join(patterns)
+
 
 @pass_context
 def written_paths(context) -> list[str]:
-    """The paths a copy with these answers writes. `.claude/` is the template's own folder;
-    of `.github/`, which the team's workflows share, only the one file it writes."""
-    paths = [".claude", "CLAUDE.md"]
-    if context.get("mcp_servers") or context.get("custom_mcp_servers"):
-        paths.append(".mcp.json")
-    automation = context.get("update_automation")
-    if automation == "github-actions":
-        paths.append(UPDATE_WORKFLOW)
-    elif automation == "renovate":
-        paths.append("renovate.json")
+    """The paths a copy with these answers writes, for the message's `git add` line: top-level
+    files and folders, and in a shared folder the files themselves."""
+    paths = []
+    for path, on in chosen(context).items():
+        top = path.split("/", 1)[0]
+        named = path if top in SHARED_FOLDERS else top
+        if on and named not in paths:
+            paths.append(named)
     paths.append(PurePath(context["_copier_conf"]["answers_file"]).as_posix())
     return paths
 
 
 class Layout(Extension):
-    """Global `written_paths()`."""
+    """Globals `excluded_paths` and `written_paths`."""
 
     def __init__(self, environment):
         super().__init__(environment)
+        environment.globals["excluded_paths"] = excluded_paths
         environment.globals["written_paths"] = written_paths

@@ -18,7 +18,10 @@ import yaml
 from copier import run_update
 from plumbum import local
 
-from helpers import ANSWERS_FILE, build_file_tree, generate, generated_files, git, git_save, snapshot_template
+from extensions.layout import LAYOUT, UPDATE_WORKFLOW
+from helpers import ANSWERS_FILE, ROOT, build_file_tree, generate, generated_files, git, git_save, snapshot_template
+from scripts.release import recorded
+from test_migrations import release_from_history
 
 UPDATE_SETS = {
     "python-node-mcp": {"stacks": ["python", "node"], "mcp_servers": ["github"], "env_vars": {"LOG_LEVEL": "debug"},
@@ -178,6 +181,82 @@ def test_turning_an_option_off_removes_exactly_its_files(versions, tmp_path):
     assert (project / ".claude" / "commands" / "check.md").is_file()
     settings = json.loads((project / ".claude" / "settings.json").read_text())
     assert "PostToolUse" not in settings["hooks"] and "Stop" in settings["hooks"]
+
+
+# Each optional file of LAYOUT (extensions/layout.py): answers that write it, and answers
+# that leave it out, on top of TOGGLE_BASE. Between the two, nothing else changes.
+TOGGLE_BASE = {"stacks": ["python"], "python_tool": "uv"}
+BOTH_SKILLS = ["cloud-environment", "add-dependency"]
+BOTH_COMMANDS = ["check", "bootstrap-status"]
+TOGGLES = {
+    ".claude/scripts/cloud-setup.sh": ({"python_tool": "uv"}, {"python_tool": "pip"}),
+    ".claude/hooks/format-on-edit.sh": ({"starter_hooks": ["format-on-edit"]}, {"starter_hooks": []}),
+    ".claude/skills/cloud-environment/SKILL.md": ({"starter_skills": BOTH_SKILLS},
+                                                  {"starter_skills": ["add-dependency"]}),
+    ".claude/skills/add-dependency/SKILL.md": ({"starter_skills": BOTH_SKILLS}, {"starter_skills": ["cloud-environment"]}),
+    ".claude/commands/check.md": ({"starter_commands": BOTH_COMMANDS}, {"starter_commands": ["bootstrap-status"]}),
+    ".claude/commands/bootstrap-status.md": ({"starter_commands": BOTH_COMMANDS}, {"starter_commands": ["check"]}),
+    ".claude/agents/test-fixer.md": ({"include_agents": True}, {"include_agents": False}),
+    ".mcp.json": ({"mcp_servers": ["github"]}, {"mcp_servers": []}),
+    UPDATE_WORKFLOW: ({"update_automation": "github-actions"}, {"update_automation": "none"}),
+    "renovate.json": ({"update_automation": "renovate"}, {"update_automation": "none"}),
+}
+# Two answer sets between which every optional file flips, off to on or on to off.
+FLIP = {**TOGGLE_BASE, "starter_skills": BOTH_SKILLS, "starter_commands": BOTH_COMMANDS,
+        "starter_hooks": ["format-on-edit"], "include_agents": True, "mcp_servers": ["github"],
+        "update_automation": "github-actions"}
+FLOP = {**TOGGLE_BASE, "python_tool": "pip", "starter_skills": [], "starter_commands": [], "starter_hooks": [],
+        "include_agents": False, "mcp_servers": [], "update_automation": "renovate"}
+
+
+def tree(project: Path) -> dict[str, bytes]:
+    """Every file of a project, by path. No folder is left empty (Copier removes the ones it
+    empties) but the gitignored .claude/state/, where the update's own migrations work."""
+    folders = [p for p in project.rglob("*") if p.is_dir() and ".git" not in p.relative_to(project).parts]
+    empty = {folder.relative_to(project).as_posix() for folder in folders if not any(folder.iterdir())}
+    assert empty <= {".claude/state"}, f"empty folders: {sorted(empty)}"
+    return {p.relative_to(project).as_posix(): p.read_bytes() for p in generated_files(project)}
+
+
+def test_the_toggles_cover_every_optional_file():
+    assert set(TOGGLES) == {path for path, condition in LAYOUT.items() if condition is not None}
+
+
+@pytest.mark.parametrize("path", sorted(TOGGLES))
+def test_turning_one_option_off_removes_exactly_its_file_and_on_again_adds_it(versions, tmp_path, path):
+    on, off = TOGGLES[path]
+    project = copy_at(versions, tmp_path / "project", {**TOGGLE_BASE, **on})
+    written = set(tree(project))
+    update(project, data=off)
+    assert_no_conflicts(project)
+    assert set(tree(project)) == written - {path}
+    git_save(project, "option off")
+    update(project, data=on)  # at the same release, 1.1.0
+    assert_no_conflicts(project)
+    assert set(tree(project)) == written
+
+
+@pytest.fixture(scope="module")
+def from_last_release(tmp_path_factory) -> Path:
+    """0.3.0, the last release whose file names held the conditions, rebuilt from history, and
+    this working tree as 99.0.0. Copier renders the new `_exclude` in its replay of 0.3.0 too,
+    with 0.3.0's extensions, which have no `excluded_paths()`."""
+    repo = release_from_history(recorded(ROOT)["0.3.0"], tmp_path_factory.mktemp("last-release") / "template", "0.3.0")
+    git("-C", str(repo), "rm", "-r", "--quiet", ".")
+    return snapshot_template(repo, tag="99.0.0")
+
+
+@pytest.mark.parametrize(("before", "after"), [(FLIP, FLOP), (FLOP, FLIP)], ids=["flip-to-flop", "flop-to-flip"])
+def test_options_turned_off_and_on_in_an_update_from_the_last_release(from_last_release, tmp_path, before, after):
+    project = tmp_path / "project"
+    generate(from_last_release, project, {"project_name": "team", **before}, vcs_ref="0.3.0")
+    git_save(project, "copy at 0.3.0")
+    old = set(tree(project))
+    update(project, data=after)
+    assert_no_conflicts(project)
+    assert old ^ set(tree(project)) == set(TOGGLES)
+    fresh = generate(from_last_release, tmp_path / "fresh", {"project_name": "team", **after}, vcs_ref="99.0.0")
+    assert tree(project) == tree(fresh)
 
 
 def test_check_update_reports_the_new_release(versions, tmp_path):
