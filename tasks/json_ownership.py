@@ -76,6 +76,7 @@ def before(answers: dict) -> None:
         else:  # only the team's servers: the file was theirs; it comes back after the merge
             subprocess.run(["git", "rm", "--quiet", "--cached", "--", str(MCP)], check=False)
             MCP.unlink()
+            team["mcp_unstaged"] = True  # so `after` gives the index its entry back
     STASH.parent.mkdir(parents=True, exist_ok=True)
     _write(STASH, team)
 
@@ -155,6 +156,10 @@ def after() -> None:
     if "mcp" in team and not _rejoin(MCP, team["mcp"], ownership.join_mcp):
         print(f"copier-claude-cloud: {MCP} is not valid JSON; your own servers are in {STASH}.", file=sys.stderr)
         kept = False
+    if team.get("mcp_unstaged") and kept:
+        # `before` took the team's own file out of the index; without this the update would
+        # show it staged as deleted (and untracked), and a commit of the index would drop it.
+        subprocess.run(["git", "reset", "--quiet", "--", str(MCP)], check=False)
     if kept:  # every team entry is back in its file
         STASH.unlink()
 

@@ -322,3 +322,16 @@ def test_a_conflict_in_settings_keeps_every_team_entry_and_fails(versions, tmp_p
         assert "make lint" not in marker_line
     assert "team-tool" in json.loads(mcp_file.read_text())["mcpServers"]
     assert not (project / ".claude" / "state" / "update-team-entries.json").exists()
+
+
+def test_a_team_only_mcp_file_is_not_staged_as_deleted(versions, tmp_path):
+    project = copy_at(versions, tmp_path / "project", {"stacks": ["go"]})
+    mcp_file = project / ".mcp.json"
+    mcp_file.write_text(json.dumps({"mcpServers": {"team-tool": {"command": "team-mcp"}}}, indent=2) + "\n")
+    git_save(project, "the team's own .mcp.json, no template servers")
+    original = mcp_file.read_bytes()
+    update(project)
+    assert_no_conflicts(project)
+    assert mcp_file.read_bytes() == original
+    status = git("-C", str(project), "status", "--porcelain", "--", ".mcp.json")
+    assert status == "", f".mcp.json shows in git status: {status!r}"
