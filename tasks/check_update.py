@@ -17,6 +17,7 @@ from pathlib import Path
 
 MARKER = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
 JSON_FILES = (".claude/settings.json", ".mcp.json")
+STASH = ".claude/state/update-team-entries.json"  # tasks/json_ownership.py's
 
 
 def git(*args: str) -> list[str]:
@@ -46,6 +47,10 @@ def problems(root: Path) -> dict[str, str]:
                 json.loads(file.read_text(encoding="utf-8"))
             except ValueError as error:
                 found[path] = f"invalid JSON ({error})"
+    for path in JSON_FILES:  # say where the team's own entries are, so no one redoes them
+        if path in found:
+            found[path] += (f"; your own entries are set aside in {STASH}" if (root / STASH).exists()
+                            else "; your own entries were kept in the file, on both sides of any conflict")
     return found
 
 

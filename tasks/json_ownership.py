@@ -9,7 +9,10 @@ keys; extensions/ownership.py decides, as it does for a copy over a repository) 
 
 before: set aside in the gitignored .claude/state/ and taken out of the files (and the
         index, which Copier diffs), so the merge sees only template-owned content;
-after:  appended again at the end of their lists and objects.
+after:  appended again at the end of their lists and objects. Where the merge left conflict
+        markers (the team and the release changed the same template-owned entry), they are
+        appended to each side of the conflict, and the markers kept around what differs, so
+        no team entry stays behind in the stash; check_update.py then fails the update.
 
 Ownership is decided with the answers that wrote the files (the answers file before the
 update). The team's edits to template-owned entries stay in the merge, as with any file.
@@ -18,8 +21,10 @@ Usage: json_ownership.py before|after ANSWERS_FILE (run by Copier in the project
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -71,8 +76,72 @@ def before(answers: dict) -> None:
         else:  # only the team's servers: the file was theirs; it comes back after the merge
             subprocess.run(["git", "rm", "--quiet", "--cached", "--", str(MCP)], check=False)
             MCP.unlink()
+            team["mcp_unstaged"] = True  # so `after` gives the index its entry back
     STASH.parent.mkdir(parents=True, exist_ok=True)
     _write(STASH, team)
+
+
+# A conflict as Copier writes it (git merge-file, maybe with a diff3 base section).
+CONFLICT = re.compile(r"^<{7}(?: ([^\n]*))?\n(.*?)(?:^\|{7}[^\n]*\n.*?)?^={7}\n(.*?)^>{7}(?: ([^\n]*))?\n",
+                      re.MULTILINE | re.DOTALL)
+
+
+def _side(text: str, side: int) -> str:
+    """The text with each conflict resolved to one side (1: before updating, 2: after)."""
+    return CONFLICT.sub(lambda match: match.group(1 + side), text)
+
+
+def _labels(text: str) -> tuple[str, str]:
+    match = CONFLICT.search(text)
+    return match.group(1) or "before updating", match.group(4) or "after updating"
+
+
+def _with_conflicts(ours: str, theirs: str, labels: tuple[str, str]) -> str:
+    """One text with both: the lines they share as they are, each stretch that differs
+    between markers, as a merge shows a conflict."""
+    a, b = ours.splitlines(keepends=True), theirs.splitlines(keepends=True)
+    out: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            out += a[i1:i2]
+        else:
+            out += [f"<<<<<<< {labels[0]}\n", *a[i1:i2], "=======\n", *b[j1:j2], f">>>>>>> {labels[1]}\n"]
+    return "".join(out)
+
+
+def _dumps(data: dict) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _rejoin(path: Path, team: dict, join) -> bool:
+    """Put the team's part back into `path`; False if it cannot (then the stash keeps it).
+
+    A file with conflict markers does not parse, but each side of it does: the team's
+    part joins both sides, and the markers come back around what still differs (the
+    colliding template entries), so resolving the conflict either way keeps the team's part."""
+    if not path.exists():
+        _write(path, join({"mcpServers": {}}, team))
+        return True
+    text = path.read_text(encoding="utf-8")
+    if not CONFLICT.search(text):
+        data = _read(path)
+        if data is None:
+            return False
+        _write(path, join(data, team))
+        return True
+    sides = []
+    for side in (1, 2):
+        try:
+            data = json.loads(_side(text, side))
+        except ValueError:
+            return False
+        if not isinstance(data, dict):
+            return False
+        sides.append(_dumps(join(data, team)))
+    path.write_text(_with_conflicts(*sides, _labels(text)), encoding="utf-8")
+    print(f"copier-claude-cloud: {path} has conflicts; your own entries were kept in it, outside the "
+          "conflict markers.", file=sys.stderr)
+    return True
 
 
 def after() -> None:
@@ -80,20 +149,19 @@ def after() -> None:
         return
     ownership = _ownership()
     team = json.loads(STASH.read_text(encoding="utf-8"))
-    if "settings" in team:
-        settings = _read(SETTINGS)
-        if settings is None:
-            print(f"copier-claude-cloud: {SETTINGS} is not valid JSON; your own entries are in {STASH}.", file=sys.stderr)
-            return
-        _write(SETTINGS, ownership.join_settings(settings, team["settings"]))
-    if "mcp" in team:
-        mcp = _read(MCP) if MCP.exists() else {"mcpServers": {}}
-        if mcp is None:
-            print(f"copier-claude-cloud: {MCP} is not valid JSON; your own servers are in {STASH}.", file=sys.stderr)
-            return
-        _write(MCP, ownership.join_mcp(mcp, team["mcp"]))
-    STASH.unlink()
-
+    kept = True
+    if "settings" in team and not _rejoin(SETTINGS, team["settings"], ownership.join_settings):
+        print(f"copier-claude-cloud: {SETTINGS} is not valid JSON; your own entries are in {STASH}.", file=sys.stderr)
+        kept = False
+    if "mcp" in team and not _rejoin(MCP, team["mcp"], ownership.join_mcp):
+        print(f"copier-claude-cloud: {MCP} is not valid JSON; your own servers are in {STASH}.", file=sys.stderr)
+        kept = False
+    if team.get("mcp_unstaged") and kept:
+        # `before` took the team's own file out of the index; without this the update would
+        # show it staged as deleted (and untracked), and a commit of the index would drop it.
+        subprocess.run(["git", "reset", "--quiet", "--", str(MCP)], check=False)
+    if kept:  # every team entry is back in its file
+        STASH.unlink()
 
 if __name__ == "__main__":
     stage, answers_file = sys.argv[1], sys.argv[2]

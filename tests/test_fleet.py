@@ -109,3 +109,41 @@ def test_an_update_that_fails_without_conflicts_fails_the_step(versions, tmp_pat
     result, outputs = run_update_step(project, tmp_path, trusted=missing)
     assert result.returncode != 0
     assert "failed (exit" in result.stdout and "conflicts" not in outputs
+
+
+def test_a_settings_conflict_opens_a_draft_labelled_pull_request_with_the_team_entries(versions, tmp_path):
+    project = copy_at(versions, tmp_path / "project", {"update_automation": "github-actions", "stacks": ["python"]})
+    settings_file = project / ".claude" / "settings.json"
+    settings = json.loads(settings_file.read_text())
+    settings["hooks"]["PostToolUse"][0]["hooks"][0]["timeout"] = 60  # 1.1.0 makes it 45
+    settings["env"]["TEAM_FLAG"] = "1"
+    settings_file.write_text(json.dumps(settings, indent=2) + "\n")
+    git_save(project, "the team's timeout and env var")
+    result, outputs = run_update_step(project, tmp_path)
+    assert result.returncode == 0, "the step reports even though copier update exits non-zero"
+    assert outputs["conflicts"] == "true" and ".claude/settings.json" in result.stdout
+    assert '"TEAM_FLAG": "1"' in git("-C", str(project), "show", ":.claude/settings.json")
+    assert not (project / ".claude" / "state" / "update-team-entries.json").exists()
+    document = YAML(typ="safe").load((project / WORKFLOW).read_text())
+    (pr,) = [s for s in document["jobs"]["update"]["steps"] if "create-pull-request" in s.get("uses", "")]
+    assert pr["with"]["draft"] == "${{ steps.update.outputs.conflicts == 'true' }}"
+    assert "copier-conflicts" in pr["with"]["labels"] and "[conflicts] " in pr["with"]["title"]
+    assert "must not be merged" in pr["with"]["body"] and "if" not in pr
+    assert "auto-merge" not in json.dumps(document).replace("no auto-merge", "")
+
+
+def test_a_leftover_stash_fails_the_step_without_a_pull_request(versions, tmp_path):
+    project = copy_at(versions, tmp_path / "project", {"update_automation": "github-actions"})
+    (project / ".mcp.json").write_text('{"mcpServers": {"team": {"command": "x"}}}\n')
+    git_save(project, "the team's server")
+    stash = project / ".claude" / "state" / "update-team-entries.json"
+    step = update_step(project / WORKFLOW)
+    # Stand in for an update that could not put the team's entries back.
+    step["run"] = step["run"].replace("status=$?", f"status=$?; mkdir -p {stash.parent}; echo '{{}}' >{stash}")
+    outputs = tmp_path / "github-output"
+    outputs.write_text("")
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", "HOME": str(tmp_path),
+           "GITHUB_OUTPUT": str(outputs), **step["env"]}
+    result = subprocess.run(["bash", "-c", step["run"]], cwd=project, env=env, capture_output=True, text=True)
+    assert result.returncode == 1 and "update-team-entries.json" in result.stdout
+    assert "conflicts" not in outputs.read_text()

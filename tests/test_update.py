@@ -284,3 +284,54 @@ def test_a_teams_own_mcp_file_merges_with_one_the_template_starts_writing(versio
     after = json.loads(settings_file.read_text())
     assert after["env"] == {"LOG_LEVEL": "info", "TEAM_FLAG": "1"}
     assert after["enabledMcpjsonServers"] == ["github"]
+
+
+def test_a_conflict_in_settings_keeps_every_team_entry_and_fails(versions, tmp_path, capfd):
+    """The team edits the format-on-edit timeout that 1.1.0 also changes (30 -> 45): a real
+    collision. The update fails and names the file, the conflict stays visible with both
+    sides, and every team-only entry is back in the file, not left in the stash."""
+    project = copy_at(versions, tmp_path / "project", {"stacks": ["python"], "mcp_servers": ["github"]})
+    settings_file = project / ".claude" / "settings.json"
+    settings = json.loads(settings_file.read_text())
+    settings["hooks"]["PostToolUse"][0]["hooks"][0]["timeout"] = 60  # the template's entry
+    settings["permissions"]["allow"].append("Bash(make lint:*)")
+    settings["env"]["TEAM_FLAG"] = "1"
+    settings["hooks"]["Stop"] = [{"hooks": [{"type": "command", "command": "notify.sh"}]}]
+    settings_file.write_text(json.dumps(settings, indent=2) + "\n")
+    mcp_file = project / ".mcp.json"
+    mcp = json.loads(mcp_file.read_text())
+    mcp["mcpServers"]["team-tool"] = {"command": "team-mcp"}
+    mcp_file.write_text(json.dumps(mcp, indent=2) + "\n")
+    git_save(project, "team edits, one to the template's hook timeout")
+    with pytest.raises(Exception):
+        update(project)
+    err = capfd.readouterr().err
+    assert ".claude/settings.json: conflict markers; your own entries were kept in the file" in err
+    text = settings_file.read_text()
+    ours, theirs = re.search(r"^<{7} .*?\n(.*?)^={7}\n(.*?)^>{7} ", text, flags=re.MULTILINE | re.DOTALL).groups()
+    assert '"timeout": 60' in ours and '"timeout": 45' in theirs
+    for side in ("ours", "theirs"):  # each side, taken whole, is the team's file
+        chosen = re.sub(r"^<{7} .*?\n(.*?)^={7}\n(.*?)^>{7} .*?\n",
+                        lambda m: m.group(1 if side == "ours" else 2), text, flags=re.MULTILINE | re.DOTALL)
+        resolved = json.loads(chosen)
+        assert "Bash(make lint:*)" in resolved["permissions"]["allow"]
+        assert "Read(./**/*.p12)" in resolved["permissions"]["deny"]
+        assert resolved["env"]["TEAM_FLAG"] == "1"
+        assert resolved["hooks"]["Stop"][0]["hooks"][0]["command"] == "notify.sh"
+    for marker_line in re.findall(r"^(?:<{7}|={7}|>{7}).*$", text, flags=re.MULTILINE):
+        assert "make lint" not in marker_line
+    assert "team-tool" in json.loads(mcp_file.read_text())["mcpServers"]
+    assert not (project / ".claude" / "state" / "update-team-entries.json").exists()
+
+
+def test_a_team_only_mcp_file_is_not_staged_as_deleted(versions, tmp_path):
+    project = copy_at(versions, tmp_path / "project", {"stacks": ["go"]})
+    mcp_file = project / ".mcp.json"
+    mcp_file.write_text(json.dumps({"mcpServers": {"team-tool": {"command": "team-mcp"}}}, indent=2) + "\n")
+    git_save(project, "the team's own .mcp.json, no template servers")
+    original = mcp_file.read_bytes()
+    update(project)
+    assert_no_conflicts(project)
+    assert mcp_file.read_bytes() == original
+    status = git("-C", str(project), "status", "--porcelain", "--", ".mcp.json")
+    assert status == "", f".mcp.json shows in git status: {status!r}"
