@@ -10,15 +10,17 @@ that names no tool, a tool spec for an unknown manager) is checked at load.
 
 from __future__ import annotations
 
-from functools import cache
+import sys
 from pathlib import Path
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 
 import yaml
 
 HERE = Path(__file__).resolve().parent
 CATALOGUE_FILE = HERE / "data" / "catalogue.yml"
 SCHEMA_FILE = HERE / "data" / "catalogue.schema.json"
+# Where load() keeps what it parsed, shared by every instance of this module.
+_REGISTRY = "copier_claude_cloud_catalogues"
 
 # Placeholders in the catalogue's paths and values, as the bootstrap's bash spells them.
 SHELL_PLACEHOLDERS = {
@@ -58,12 +60,21 @@ def check(data: dict) -> None:
                 raise CatalogueError(f"stacks.{name}: give `commands` on the stack or on every tool, not both")
 
 
-@cache
 def load() -> MappingProxyType:
-    """The whole catalogue, read-only."""
-    data = yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8"))
-    check(data)
-    return _frozen(data)
+    """The whole catalogue, read-only, parsed once per process for each catalogue file.
+
+    stacks.py, answers.py and claude_json.py each load this module by its path, so each has
+    an instance of its own; the parsed catalogue is kept in one registry in sys.modules,
+    keyed by the file and its version, that all of them share. An update's old and new
+    template versions are different files, so they never share an entry."""
+    stat = CATALOGUE_FILE.stat()
+    key = (str(CATALOGUE_FILE), stat.st_mtime_ns, stat.st_size)
+    loaded = sys.modules.setdefault(_REGISTRY, ModuleType(_REGISTRY)).__dict__.setdefault("catalogues", {})
+    if key not in loaded:
+        data = yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8"))
+        check(data)
+        loaded[key] = _frozen(data)
+    return loaded[key]
 
 
 def stacks() -> MappingProxyType:

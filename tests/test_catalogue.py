@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import sys
 
 import jsonschema
 import pytest
@@ -93,3 +94,20 @@ def test_placeholders_become_bash_expressions():
 def test_the_loaded_catalogue_is_read_only():
     with pytest.raises(TypeError):
         catalogue.stacks()["python"]["label"] = "Snake"
+
+
+def test_every_instance_of_the_module_shares_one_parse(monkeypatch):
+    """stacks.py, answers.py and claude_json.py each load catalogue.py by path; the file is
+    parsed once for all of them."""
+    parses = []
+    real_load = yaml.safe_load
+    monkeypatch.setattr(yaml, "safe_load", lambda text: parses.append(1) or real_load(text))
+    sys.modules.pop(catalogue._REGISTRY, None)
+    instances = []
+    for name in ("first", "second"):
+        spec = importlib.util.spec_from_file_location(f"catalogue_{name}", catalogue.CATALOGUE_FILE.parent.parent / "catalogue.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        instances.append(module)
+    assert instances[0].load() is instances[1].load()
+    assert len(parses) == 1
