@@ -59,7 +59,7 @@ TEMPLATE_CHANGES = {
     "extensions/claude_json.py#deny-end": ('    "Edit(./**/.env.production)",\n]', '    "Edit(./**/.env.production)",\n    "Edit(./**/.env.local)",\n]'),
     "extensions/claude_json.py#hooks": ('"format-on-edit.sh", 30)', '"format-on-edit.sh", 45)'),
     "extensions/data/mcp_catalog.yml": ("url: https://api.githubcopilot.com/mcp/\n", "url: https://api.githubcopilot.com/mcp/x/all\n"),
-    "template/.claude/scripts/cloud-init.sh.jinja": ("set -uo pipefail\n", "set -uo pipefail\n# NEW-IN-1.1: a comment.\n"),
+    "template/.claude/scripts/cloud-init.sh": ("set -uo pipefail\n", "set -uo pipefail\n# NEW-IN-1.1: a comment.\n"),
     "template/.claude/.gitignore": ("state/\n", "state/\ncache/\n"),
 }
 
