@@ -213,18 +213,18 @@ put() {
   printf '%s\n' "$2" >"$1.$$" && mv -f "$1.$$" "$1"
 }
 
-# Step names as a message says them, right for one and for many: "python",
-# "python and node", "python, node and redis".
+# Set `said` to step names as a message says them, right for one and for many: "python",
+# "python and node", "python, node and redis". (A variable, not output: no subshell.)
+said=""
 listed() {
-  local text=${1:-}
+  said=${1:-}
   if [ "$#" -gt 1 ]; then
-    printf -v text '%s, ' "${@:1:$#-1}"
-    text="${text%, } and ${!#}"
+    printf -v said '%s, ' "${@:1:$#-1}"
+    said="${said%, } and ${!#}"
   fi
-  printf '%s\n' "$text"
 }
 
-# The steps in $state_dir/running, as a message says them.
+# The steps in $state_dir/running, as a message says them (in `said`).
 running_steps() {
   local -a names=()
   { read -ra names <"$state_dir/running"; } 2>/dev/null  # it may be gone already
@@ -233,7 +233,8 @@ running_steps() {
 
 status() {
   if [ -f "$state_dir/running" ] && ! worker_idle; then
-    echo "installing: $(running_steps)"
+    running_steps
+    echo "installing: $said"
   elif [ -f "$state_dir/result" ]; then
     cat "$state_dir/result"
   elif [ "${#steps[@]}" -eq 0 ]; then
@@ -303,29 +304,35 @@ persist() {
 # Overlapping runs (startup racing resume) share the env file: hold its lock while
 # reading what is there and appending what is missing.
 write_exports() {
-  local env_lock="" record kind name value
+  local env_lock="" record kind name value quoted
   if [ -n "${CLAUDE_ENV_FILE:-}" ]; then
     exec {env_lock}>>"$state_dir/env.lock"
     flock "$env_lock"
-    [ -f "$CLAUDE_ENV_FILE" ] && env_lines=$(<"$CLAUDE_ENV_FILE")
+    [ -f "$CLAUDE_ENV_FILE" ] && IFS= read -r -d '' env_lines <"$CLAUDE_ENV_FILE"
   fi
   for record in "${exports[@]}"; do
     IFS=$'\t' read -r kind name value <<<"$record"
     if [ "$kind" = env ]; then
       if [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
         expand "$value"
-        persist "export $name=$(printf '%q' "$expanded")"
+        printf -v quoted '%q' "$expanded"
+        persist "export $name=$quoted"
       else
         log "ignored env record: '$name' is not a variable name"
       fi
     else
       expand "$name"
-      persist "export PATH=$(printf '%q' "$expanded"):\"\$PATH\""
+      printf -v quoted '%q' "$expanded"
+      persist "export PATH=$quoted:\"\$PATH\""
     fi
   done
   if [ "$background" = on ] && [ "${#steps[@]}" -gt 0 ]; then
     # Before every Bash command: wait for background installs, and report a failure once.
-    persist "{ [ -e $(printf '%q' "$state_dir/running") ] || [ -e $(printf '%q' "$state_dir/unreported") ]; } && $(printf '%q' "$script_path") --wait --quiet-ok; true"
+    local running unreported script
+    printf -v running '%q' "$state_dir/running"
+    printf -v unreported '%q' "$state_dir/unreported"
+    printf -v script '%q' "$script_path"
+    persist "{ [ -e $running ] || [ -e $unreported ]; } && $script --wait --quiet-ok; true"
   fi
   [ -z "$env_lock" ] || exec {env_lock}>&-
   return 0
@@ -382,10 +389,13 @@ listening() {
   exec {fd}>&-
 }
 
+# Set `todo` to the steps that are not fresh.
+todo=()
 stale_steps() {
   local step
+  todo=()
   for step in "${steps[@]}"; do
-    fresh "$step" || echo "$step"
+    fresh "$step" || todo+=("$step")
   done
 }
 
@@ -523,8 +533,7 @@ install_stale() {
     return 0
   fi
   compute_keys
-  local -a todo
-  mapfile -t todo < <(stale_steps)
+  stale_steps
   if [ -n "${todo[*]:-}" ]; then
     put "$state_dir/running" "${todo[*]}"
     local started=$EPOCHSECONDS
@@ -551,7 +560,8 @@ wait_for_installs() {
   [ -f "$state_dir/gave-up" ] && limit=1
   while [ -f "$state_dir/running" ] && ! worker_idle; do
     if [ "$said" -eq 0 ]; then
-      echo "cloud-init: waiting for $(running_steps) to finish installing (log: .claude/logs/cloud-init.log)" >&2
+      running_steps
+      echo "cloud-init: waiting for $said to finish installing (log: .claude/logs/cloud-init.log)" >&2
       said=1
     fi
     if [ "$waited" -ge $((limit * 5)) ]; then
@@ -624,7 +634,7 @@ esac
 # --- the SessionStart hook --------------------------------------------------------------
 write_exports
 compute_keys
-mapfile -t todo < <(stale_steps)
+stale_steps
 log_hint="Log: .claude/logs/cloud-init.log; state: .claude/scripts/cloud-init.sh --status."
 if [ -z "${CLAUDE_ENV_FILE:-}" ]; then
   log_hint+=" CLAUDE_ENV_FILE was not set, so exports did not reach Bash commands."
@@ -633,15 +643,17 @@ if [ "${#problems[@]}" -gt 0 ]; then
   log_hint+=" Ignored ${#problems[@]} line(s) of the steps files; --status lists them."
   for line in "${problems[@]}"; do log "ignored: $line"; done
 fi
-previous=""
-[ -f "$state_dir/result" ] && [[ $(<"$state_dir/result") == failed:* ]] && previous=" (retrying after a failure)"
+previous="" last_result=""
+[ -f "$state_dir/result" ] && read -r last_result <"$state_dir/result"
+[[ $last_result == failed:* ]] && previous=" (retrying after a failure)"
 
 if [ -z "${todo[*]:-}" ]; then
   if [ "${#steps[@]}" -eq 0 ]; then
     report "cloud-init: nothing to install." "cloud-init: nothing to install. $log_hint"
   else
-    report "cloud-init: ready; unchanged since the last install in this VM: $(listed "${steps[@]}")." \
-      "cloud-init: ready; already installed in this VM, with unchanged inputs: $(listed "${steps[@]}"). $log_hint"
+    listed "${steps[@]}"
+    report "cloud-init: ready; unchanged since the last install in this VM: $said." \
+      "cloud-init: ready; already installed in this VM, with unchanged inputs: $said. $log_hint"
   fi
   exit 0
 fi
@@ -650,8 +662,9 @@ if [ "$background" = on ]; then
   # Installs go to a detached worker; the hook returns now.
   log "session bootstrap: ${todo[*]} in the background$previous"
   start_worker "${todo[@]}"
-  report "cloud-init: installing $(listed "${todo[@]}") in the background$previous." \
-    "cloud-init: installing $(listed "${todo[@]}") in the background$previous. Bash commands wait for it (up to ${wait_limit}s) and report a failure; Read, Grep and Glob work now. $log_hint"
+  listed "${todo[@]}"
+  report "cloud-init: installing $said in the background$previous." \
+    "cloud-init: installing $said in the background$previous. Bash commands wait for it (up to ${wait_limit}s) and report a failure; Read, Grep and Glob work now. $log_hint"
   exit 0
 fi
 
