@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import frontmatter
+import pytest
 from copier import run_copy
 from plumbum import local
 
@@ -62,6 +63,23 @@ def snapshot_template(destination: Path, tag: str = "99.0.0") -> Path:
         shutil.copy2(ROOT / name, target)
     git_save(destination, "template snapshot", tag=tag)
     return destination
+
+
+RELEASES = ROOT / "tests" / "data"
+
+
+def release(repo: Path, version: str, patch: str) -> Path:
+    """Release `version` of the template repository `repo`: the real file changes of `patch`
+    (a unified diff in tests/data) applied with `git apply`, committed, and tagged `version`.
+    A patch that no longer applies fails the test, naming the patch."""
+    path = RELEASES / patch
+    applied = subprocess.run(["git", "-C", str(repo), "apply", "--index", str(path)], capture_output=True, text=True)
+    if applied.returncode != 0:
+        pytest.fail(f"{path.relative_to(ROOT)} no longer applies to this template, so release {version} cannot be "
+                    f"built: {applied.stderr.strip()}\nRedo its changes by hand and save them as the header of "
+                    "the patch explains.", pytrace=False)
+    git_save(repo, f"release {version}", tag=version)
+    return repo
 
 
 def generate(template: Path, destination: Path, answers: Mapping | None = None, **kwargs) -> Path:

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from copier import run_update
 
-from helpers import ANSWERS_FILE, ROOT, generate, git_save, snapshot_template
+from helpers import ANSWERS_FILE, ROOT, generate, git_save, release, snapshot_template
 from plumbum import local
 
 ORG = yaml.safe_load((ROOT / "examples" / "org-answers.yml").read_text(encoding="utf-8"))["defaults"]
@@ -52,12 +52,7 @@ def with_new_question(tmp_path_factory) -> Path:
     """1.0.0 is this working tree; 1.1.0 adds a question that 1.0.0's repositories never answered,
     and changes the default of permission_profile from standard to autonomous."""
     repo = snapshot_template(tmp_path_factory.mktemp("org-versions"), tag="1.0.0")
-    copier_yml = repo / "copier.yml"
-    copier_yml.write_text(copier_yml.read_text(encoding="utf-8")
-                          .replace("  default: standard\n", "  default: autonomous\n", 1)
-                          + "\nreview_policy:\n  type: str\n  help: New in 1.1.0\n  default: none\n", encoding="utf-8")
-    git_save(repo, "release 1.1.0", tag="1.1.0")
-    return repo
+    return release(repo, "1.1.0", "release-1.1.0-new-question.patch")
 
 
 def test_org_defaults_as_user_defaults_apply_on_copy(template_repo, tmp_path):

@@ -1,8 +1,9 @@
 """`copier update` keeps every team edit, brings the template's changes, equals a fresh copy
 when nothing was edited, and never hides a conflict.
 
-The template versions are built by plumbum in tmp folders: 1.0.0 is this working tree,
-1.1.0 the same with changes to the same generated files a team edits, elsewhere in them."""
+The template versions are built in tmp folders (tests/conftest.py, `versions`): 1.0.0 is this
+working tree, 1.1.0 a commit on top of it of tests/data/release-1.1.0.patch, which changes
+the same generated files a team edits, elsewhere in them."""
 
 from __future__ import annotations
 
@@ -84,43 +85,142 @@ def assert_no_conflicts(project: Path) -> None:
         assert path.suffix != ".rej"
 
 
-@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
-def test_team_edits_survive_and_template_changes_arrive(versions, tmp_path, name):
-    answers = UPDATE_SETS[name]
-    project = copy_at(versions, tmp_path / "project", answers)
-    team_edits(project)
-    update(project)
-    assert_no_conflicts(project)
-    assert yaml.safe_load((project / ANSWERS_FILE).read_text())["_commit"] == "1.1.0"
+@pytest.fixture(scope="module")
+def updated_over_team_edits(versions, tmp_path_factory):
+    """The project of an UPDATE_SETS name, copied at 1.0.0, edited as a team does (team_edits)
+    and updated to 1.1.0: made once per name and module, then only read by the tests."""
+    projects: dict[str, Path] = {}
 
-    # The team's edits.
-    claude_md = (project / "CLAUDE.md").read_text()
-    user_block = claude_md.split("BEGIN user block", 1)[1]
+    def updated(name: str) -> Path:
+        if name not in projects:
+            project = copy_at(versions, tmp_path_factory.mktemp(name) / "project", UPDATE_SETS[name])
+            team_edits(project)
+            update(project)
+            projects[name] = project
+        return projects[name]
+
+    return updated
+
+
+def settings_of(project: Path) -> dict:
+    return json.loads((project / ".claude" / "settings.json").read_text())
+
+
+def claude_md_blocks(project: Path) -> tuple[str, str]:
+    """CLAUDE.md before and after its `BEGIN user block` marker: the template's part, the team's."""
+    managed, user = (project / "CLAUDE.md").read_text().split("BEGIN user block", 1)
+    return managed, user
+
+
+WITH_GITHUB_MCP = sorted(name for name, answers in UPDATE_SETS.items() if "github" in answers.get("mcp_servers", []))
+WITH_FORMAT_HOOK = sorted(name for name, answers in UPDATE_SETS.items() if answers.get("stacks"))
+
+
+# --- an update over a team's edits: no conflict, and the new release recorded ----------------
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_an_update_over_team_edits_leaves_no_conflicts(updated_over_team_edits, name):
+    assert_no_conflicts(updated_over_team_edits(name))
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_an_update_over_team_edits_records_the_new_release(updated_over_team_edits, name):
+    assert yaml.safe_load((updated_over_team_edits(name) / ANSWERS_FILE).read_text())["_commit"] == "1.1.0"
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_an_update_over_team_edits_leaves_no_team_entries_set_aside(updated_over_team_edits, name):
+    assert not (updated_over_team_edits(name) / ".claude" / "state" / "update-team-entries.json").exists()
+
+
+# --- the team's edits survive -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_teams_claude_md_text_survives_an_update(updated_over_team_edits, name):
+    _, user_block = claude_md_blocks(updated_over_team_edits(name))
     assert "TEAM: services talk through the queue" in user_block and "TEAM: run make lint first." in user_block
-    settings = json.loads((project / ".claude" / "settings.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_teams_settings_entries_survive_an_update(updated_over_team_edits, name):
+    settings = settings_of(updated_over_team_edits(name))
     assert "Bash(make lint:*)" in settings["permissions"]["allow"]
     assert settings["env"]["TEAM_FLAG"] == "1"
     assert settings["hooks"]["Stop"][0]["hooks"][0]["command"].endswith("/.claude/hooks/notify.sh")
-    assert "team-tool" in json.loads((project / ".mcp.json").read_text())["mcpServers"]
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_teams_mcp_server_survives_an_update(updated_over_team_edits, name):
+    assert "team-tool" in json.loads((updated_over_team_edits(name) / ".mcp.json").read_text())["mcpServers"]
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_teams_own_skill_command_and_hook_survive_an_update(updated_over_team_edits, name):
+    project = updated_over_team_edits(name)
     for added in (".claude/skills/team-release/SKILL.md", ".claude/commands/deploy.md", ".claude/hooks/notify.sh"):
         assert (project / added).is_file(), added
-    script = (project / ".claude" / "scripts" / "cloud-init.sh").read_text()
-    assert "# TEAM: our local tweak" in script
 
-    # The template's changes.
-    assert "NEW-IN-1.1: sessions start from a fresh clone." in claude_md.split("BEGIN user block", 1)[0]
-    assert "Read(./**/*.p12)" in settings["permissions"]["deny"]
-    assert ("Bash(uv tree:*)" in settings["permissions"]["allow"]) == ("python" in answers.get("stacks", []))
-    assert "# NEW-IN-1.1: a comment." in script
-    assert "cache/" in (project / ".claude" / ".gitignore").read_text()
-    assert settings["permissions"]["allow"][-2:] == ["Bash(git blame:*)", "Bash(make lint:*)"]
-    assert settings["permissions"]["deny"][-1] == "Edit(./**/.env.local)"
-    if "github" in answers.get("mcp_servers", []):
-        servers = json.loads((project / ".mcp.json").read_text())["mcpServers"]
-        assert servers["github"]["url"].endswith("/mcp/x/all") and list(servers)[-1] == "team-tool"
-    if (project / ".claude" / "hooks" / "format-on-edit.sh").exists():
-        assert settings["hooks"]["PostToolUse"][0]["hooks"][0]["timeout"] == 45
-    assert not (project / ".claude" / "state" / "update-team-entries.json").exists()
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_teams_tweak_to_the_bootstrap_script_survives_an_update(updated_over_team_edits, name):
+    assert "# TEAM: our local tweak" in (updated_over_team_edits(name) / ".claude" / "scripts" / "cloud-init.sh").read_text()
+
+
+# --- the release's changes arrive -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_releases_claude_md_line_arrives_in_the_managed_block(updated_over_team_edits, name):
+    managed, _ = claude_md_blocks(updated_over_team_edits(name))
+    assert "NEW-IN-1.1: sessions start from a fresh clone." in managed
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_releases_gitignore_line_arrives(updated_over_team_edits, name):
+    assert "cache/" in (updated_over_team_edits(name) / ".claude" / ".gitignore").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_releases_deny_rule_inside_the_list_arrives(updated_over_team_edits, name):
+    assert "Read(./**/*.p12)" in settings_of(updated_over_team_edits(name))["permissions"]["deny"]
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_releases_deny_rule_at_the_end_of_the_list_arrives_last(updated_over_team_edits, name):
+    assert settings_of(updated_over_team_edits(name))["permissions"]["deny"][-1] == "Edit(./**/.env.local)"
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_releases_allow_rule_at_the_end_of_the_list_lands_before_the_teams_own(updated_over_team_edits, name):
+    allow = settings_of(updated_over_team_edits(name))["permissions"]["allow"]
+    assert allow[-2:] == ["Bash(git blame:*)", "Bash(make lint:*)"]
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_releases_stack_allow_rule_arrives_only_with_its_stack(updated_over_team_edits, name):
+    allow = settings_of(updated_over_team_edits(name))["permissions"]["allow"]
+    assert ("Bash(uv tree:*)" in allow) == ("python" in UPDATE_SETS[name].get("stacks", []))
+
+
+@pytest.mark.parametrize("name", WITH_GITHUB_MCP)
+def test_the_releases_mcp_server_url_arrives(updated_over_team_edits, name):
+    servers = json.loads((updated_over_team_edits(name) / ".mcp.json").read_text())["mcpServers"]
+    assert servers["github"]["url"].endswith("/mcp/x/all")
+
+
+@pytest.mark.parametrize("name", WITH_GITHUB_MCP)
+def test_the_teams_mcp_server_stays_after_the_templates(updated_over_team_edits, name):
+    servers = json.loads((updated_over_team_edits(name) / ".mcp.json").read_text())["mcpServers"]
+    assert list(servers)[-1] == "team-tool"
+
+
+@pytest.mark.parametrize("name", WITH_FORMAT_HOOK)
+def test_the_releases_hook_timeout_arrives(updated_over_team_edits, name):
+    project = updated_over_team_edits(name)
+    assert (project / ".claude" / "hooks" / "format-on-edit.sh").exists()
+    assert settings_of(project)["hooks"]["PostToolUse"][0]["hooks"][0]["timeout"] == 45
 
 
 @pytest.mark.parametrize("name", sorted(UPDATE_SETS))
