@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import frontmatter
 import pytest
-from copier import run_copy
+from copier import run_copy, run_update
 from plumbum import local
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,18 +84,38 @@ def release(repo: Path, version: str, patch: str) -> Path:
 
 
 def generate(template: Path, destination: Path, answers: Mapping | None = None, **kwargs) -> Path:
-    """Copy the template with `answers` (as --data) and defaults for the rest."""
-    run_copy(
-        str(template),
-        str(destination),
-        data=dict(answers or {}),
-        defaults=True,
-        unsafe=True,
-        quiet=True,
-        vcs_ref=kwargs.pop("vcs_ref", "HEAD"),
-        **kwargs,
-    )
+    """The one way the tests make a project: copy the template with `answers` (as --data) and
+    defaults for the rest, quietly, from the template's HEAD unless told otherwise. Other
+    keyword arguments go to Copier's run_copy (vcs_ref, overwrite, user_defaults, quiet...)."""
+    kwargs.setdefault("quiet", True)
+    kwargs.setdefault("vcs_ref", "HEAD")
+    run_copy(str(template), str(destination), data=dict(answers or {}), defaults=True, unsafe=True, **kwargs)
     return destination
+
+
+def copy_at(template: Path, destination: Path, answers: Mapping, files: Mapping | None = None, **kwargs) -> Path:
+    """A team's repository: its own `files`, then the template copied at 1.0.0 (as project
+    "team", unless `answers` says otherwise) and committed."""
+    destination.mkdir(parents=True, exist_ok=True)
+    build_file_tree(destination, files or {})
+    generate(template, destination, {"project_name": "team", **answers}, vcs_ref="1.0.0", **kwargs)
+    git_save(destination, "copier copy at 1.0.0")
+    return destination
+
+
+def update(project: Path, **kwargs) -> None:
+    """`copier update --trust --defaults --overwrite` in `project`, as a team runs it."""
+    with local.cwd(project):
+        run_update(answers_file=ANSWERS_FILE, defaults=True, overwrite=True, unsafe=True, quiet=True, **kwargs)
+
+
+def assert_no_conflicts(project: Path) -> None:
+    """No unmerged path in git, no conflict marker and no .rej file in the project."""
+    assert git("-C", str(project), "diff", "--name-only", "--diff-filter=U").strip() == ""
+    for path in generated_files(project):
+        text = path.read_text(errors="replace")
+        assert not re.search(r"^(<{7}|>{7})( |$)", text, flags=re.MULTILINE), f"conflict markers in {path}"
+        assert path.suffix != ".rej"
 
 
 def reachable(url: str) -> bool:

@@ -8,10 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from copier import run_update
-from plumbum import local
-
-from helpers import ANSWERS_FILE, build_file_tree, generate, git_save
+from helpers import ANSWERS_FILE, assert_no_conflicts, build_file_tree, copy_at, generate, git_save, update
 
 DETECTION_CASES = [
     ({"pyproject.toml": "", "uv.lock": ""}, ["python"], {"python_tool": "uv"}),
@@ -115,8 +112,7 @@ def test_a_copy_over_another_templates_repository_keeps_its_answers_file(version
 def updated_beside_another_template(versions, tmp_path_factory) -> Path:
     """That repository after `copier update -a .copier-answers.claude.yml` to 1.1.0 (read only)."""
     project = repository_of_another_template(versions, tmp_path_factory.mktemp("other-template") / "project")
-    with local.cwd(project):
-        run_update(answers_file=ANSWERS_FILE, defaults=True, overwrite=True, unsafe=True, quiet=True)
+    update(project)
     return project
 
 
@@ -197,12 +193,8 @@ def test_text_outside_the_blocks_is_kept_on_a_recopy(template_repo, tmp_path):
 
 
 def test_an_adopted_title_survives_an_update(versions, tmp_path):
-    from test_update import assert_no_conflicts, update
-
-    project = tmp_path / "project"
-    build_file_tree(project, {"CLAUDE.md": "# Legacy notes\n\nAlways run `make lint` before committing.\n"})
-    generate(versions, project, {"project_name": "team", "stacks": ["python"]}, vcs_ref="1.0.0", overwrite=True)
-    git_save(project, "copier copy at 1.0.0")
+    project = copy_at(versions, tmp_path / "project", {"stacks": ["python"]}, overwrite=True,
+                      files={"CLAUDE.md": "# Legacy notes\n\nAlways run `make lint` before committing.\n"})
     update(project)
     assert_no_conflicts(project)
     text = (project / "CLAUDE.md").read_text()

@@ -11,10 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from copier import run_copy
 
 from answer_sets import ANSWER_SETS
-from helpers import ANSWERS_FILE, ROOT, build_file_tree, generated_files, git
+from helpers import ANSWERS_FILE, ROOT, build_file_tree, generate, generated_files, git
 
 # Every answer set, and the update_automation choices none of them covers.
 FIRST_RUN_SETS = {
@@ -29,8 +28,7 @@ GIT_ADD_PREFIX = "Review and commit:  "
 def copy_with_messages(template: Path, destination: Path, answers: dict, capsys) -> str:
     """Copy as the CLI does, messages on, and return what Copier printed to stderr."""
     capsys.readouterr()
-    run_copy(str(template), str(destination), data=dict(answers), defaults=True, unsafe=True, quiet=False,
-             overwrite=True, vcs_ref="HEAD")
+    generate(template, destination, answers, quiet=False, overwrite=True)
     return capsys.readouterr().err
 
 

@@ -16,11 +16,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from copier import run_update
 from packaging.version import Version
-from plumbum import local
 
-from helpers import ANSWERS_FILE, ROOT, generate, git, git_save, snapshot_template
+from helpers import ANSWERS_FILE, ROOT, generate, git, git_save, snapshot_template, update
 from scripts.release import ReleaseError, recorded, restore_tags
 from tasks.migrations import v0_2_0
 
@@ -68,7 +66,7 @@ def this_clone(tmp_path_factory) -> Path:
     return snapshot_template(clone, tag=None)
 
 
-def update_from_0_1_0(template: Path, project: Path, answers: dict, **update) -> dict:
+def update_from_0_1_0(template: Path, project: Path, answers: dict, **options) -> dict:
     """Copy release 0.1.0 with `answers`, add a team note to CLAUDE.md, commit, update;
     the answers after the update."""
     project.mkdir()
@@ -77,8 +75,7 @@ def update_from_0_1_0(template: Path, project: Path, answers: dict, **update) ->
     claude_md.write_text(claude_md.read_text().replace("Add what Claude should know",
                                                        "TEAM NOTE. Add what Claude should know"))
     git_save(project, "copy at 0.1.0, with a team note")
-    with local.cwd(project):
-        run_update(answers_file=ANSWERS_FILE, defaults=True, overwrite=True, unsafe=True, quiet=True, **update)
+    update(project, **options)
     assert "TEAM NOTE." in claude_md.read_text()
     return yaml.safe_load((project / ANSWERS_FILE).read_text())
 
@@ -132,8 +129,7 @@ def test_team_rules_survive_the_0_2_0_reordering_of_permissions(releases, tmp_pa
     settings["env"]["TEAM_FLAG"] = "1"
     settings_file.write_text(json.dumps(settings, indent=2) + "\n")
     git_save(project, "team rules")
-    with local.cwd(project):
-        run_update(answers_file=ANSWERS_FILE, defaults=True, overwrite=True, unsafe=True, quiet=True)
+    update(project)
     after = json.loads(settings_file.read_text())
     assert "Bash(make lint:*)" in after["permissions"]["allow"]
     assert after["env"]["TEAM_FLAG"] == "1"

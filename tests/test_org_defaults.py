@@ -18,10 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from copier import run_update
-
-from helpers import ANSWERS_FILE, ROOT, generate, git_save, release, snapshot_template
-from plumbum import local
+from helpers import ANSWERS_FILE, ROOT, generate, git_save, release, snapshot_template, update
 
 ORG = yaml.safe_load((ROOT / "examples" / "org-answers.yml").read_text(encoding="utf-8"))["defaults"]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -29,11 +26,6 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 def answers(project: Path) -> dict:
     return yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8"))
-
-
-def update(project: Path, **kwargs) -> None:
-    with local.cwd(project):
-        run_update(answers_file=ANSWERS_FILE, defaults=True, overwrite=True, unsafe=True, quiet=True, **kwargs)
 
 
 def team_repo(template: Path, destination: Path, vcs_ref: str, **kwargs) -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from copier import run_recopy
 
-from helpers import ANSWERS_FILE, build_file_tree, generate, git_save
+from helpers import ANSWERS_FILE, assert_no_conflicts, build_file_tree, copy_at, generate, git_save, update
 
 # A team's own hook, anchored at the project exactly as the template anchors its hooks: the
 # command starts like the template's, but no template release ever generates it.
@@ -46,8 +46,6 @@ def test_a_team_hook_that_starts_like_the_templates_survives_a_copy_over_the_rep
 
 
 def test_a_team_hook_that_starts_like_the_templates_survives_an_update(versions, tmp_path):
-    from test_update import assert_no_conflicts, copy_at, update
-
     project = copy_at(versions, tmp_path / "project", {"stacks": ["python"]})
     add_team_lint_hook(project)
     settings_file = project / ".claude" / "settings.json"

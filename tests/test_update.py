@@ -16,11 +16,21 @@ from pathlib import Path
 
 import pytest
 import yaml
-from copier import run_update
-from plumbum import local
 
 from extensions.layout import LAYOUT, UPDATE_WORKFLOW
-from helpers import ANSWERS_FILE, ROOT, build_file_tree, generate, generated_files, git, git_save, snapshot_template
+from helpers import (
+    ANSWERS_FILE,
+    ROOT,
+    assert_no_conflicts,
+    build_file_tree,
+    copy_at,
+    generate,
+    generated_files,
+    git,
+    git_save,
+    snapshot_template,
+    update,
+)
 from scripts.release import recorded
 from test_migrations import release_from_history
 
@@ -32,19 +42,6 @@ UPDATE_SETS = {
                                "custom_mcp_servers": {"docs": {"type": "http", "url": "https://docs.example.com/mcp"}}},
     "defaults": {},
 }
-
-def copy_at(versions: Path, destination: Path, answers: dict, files: dict | None = None) -> Path:
-    """A team's repository: the template copied at 1.0.0 and committed."""
-    destination.mkdir(parents=True, exist_ok=True)
-    build_file_tree(destination, files or {})
-    generate(versions, destination, {"project_name": "team", **answers}, vcs_ref="1.0.0")
-    git_save(destination, "copier copy at 1.0.0")
-    return destination
-
-
-def update(project: Path, **kwargs) -> None:
-    with local.cwd(project):
-        run_update(answers_file=ANSWERS_FILE, defaults=True, overwrite=True, unsafe=True, quiet=True, **kwargs)
 
 
 def team_edits(project: Path) -> None:
@@ -75,14 +72,6 @@ def team_edits(project: Path) -> None:
     assert anchor in text
     script.write_text(text.replace(anchor, anchor + "export TEAM_PROXY=internal  # TEAM: our local tweak\n", 1))
     git_save(project, "team edits")
-
-
-def assert_no_conflicts(project: Path) -> None:
-    assert git("-C", str(project), "diff", "--name-only", "--diff-filter=U").strip() == ""
-    for path in generated_files(project):
-        text = path.read_text(errors="replace")
-        assert not re.search(r"^(<{7}|>{7})( |$)", text, flags=re.MULTILINE), f"conflict markers in {path}"
-        assert path.suffix != ".rej"
 
 
 @pytest.fixture(scope="module")
@@ -249,21 +238,33 @@ def test_a_real_conflict_fails_the_update_and_names_the_file(versions, tmp_path,
     assert "<<<<<<< " in claude_md.read_text()
 
 
-def test_the_check_finds_each_kind_of_problem(versions, tmp_path):
+def run_the_check(versions: Path, folder: Path) -> subprocess.CompletedProcess:
+    """tasks/check_update.py, the check an update runs last, in `folder`."""
+    return subprocess.run(["python3", str(versions / "tasks" / "check_update.py")], cwd=folder, capture_output=True,
+                          text=True)
+
+
+def test_the_check_passes_a_clean_project_silently_every_time(versions, tmp_path):
     project = copy_at(versions, tmp_path / "project", {"mcp_servers": ["github"]})
-    checker = versions / "tasks" / "check_update.py"
-    run = lambda: subprocess.run(["python3", str(checker)], cwd=project, capture_output=True, text=True)  # noqa: E731
-    assert run().returncode == 0 and run().stderr == "", "a clean project passes, silently, every time"
+    first, second = run_the_check(versions, project), run_the_check(versions, project)
+    assert first.returncode == 0 and second.stderr == "", "a clean project passes, silently, every time"
+
+
+def test_the_check_finds_each_kind_of_problem_in_one_run(versions, tmp_path):
+    project = copy_at(versions, tmp_path / "project", {"mcp_servers": ["github"]})
     (project / ".mcp.json").write_text('{"mcpServers": {,}}')
     (project / "notes.txt.rej").write_text("@@ -1 +1 @@\n")
     (project / "README.md").write_text("a\n<<<<<<< before updating\nb\n=======\nc\n>>>>>>> after updating\n")
-    result = run()
+    result = run_the_check(versions, project)
     assert result.returncode == 1
     for expected in (".mcp.json: invalid JSON", "notes.txt.rej: rejected hunk", "README.md: conflict markers"):
         assert expected in result.stderr
+
+
+def test_the_check_passes_outside_a_git_repository(versions, tmp_path):
     outside = tmp_path / "not-a-repo"
     outside.mkdir()
-    assert subprocess.run(["python3", str(checker)], cwd=outside).returncode == 0
+    assert run_the_check(versions, outside).returncode == 0
 
 
 def test_turning_an_option_off_removes_exactly_its_files(versions, tmp_path):
@@ -386,11 +387,10 @@ def test_a_teams_own_mcp_file_merges_with_one_the_template_starts_writing(versio
     assert after["enabledMcpjsonServers"] == ["github"]
 
 
-def test_a_conflict_in_settings_keeps_every_team_entry_and_fails(versions, tmp_path, capfd):
-    """The team edits the format-on-edit timeout that 1.1.0 also changes (30 -> 45): a real
-    collision. The update fails and names the file, the conflict stays visible with both
-    sides, and every team-only entry is back in the file, not left in the stash."""
-    project = copy_at(versions, tmp_path / "project", {"stacks": ["python"], "mcp_servers": ["github"]})
+def with_a_settings_conflict(versions: Path, destination: Path) -> Path:
+    """A team's repository at 1.0.0 that edits the format-on-edit timeout 1.1.0 also changes
+    (30 -> 45), a real collision, and adds entries of its own to settings.json and .mcp.json."""
+    project = copy_at(versions, destination, {"stacks": ["python"], "mcp_servers": ["github"]})
     settings_file = project / ".claude" / "settings.json"
     settings = json.loads(settings_file.read_text())
     settings["hooks"]["PostToolUse"][0]["hooks"][0]["timeout"] = 60  # the template's entry
@@ -403,25 +403,62 @@ def test_a_conflict_in_settings_keeps_every_team_entry_and_fails(versions, tmp_p
     mcp["mcpServers"]["team-tool"] = {"command": "team-mcp"}
     mcp_file.write_text(json.dumps(mcp, indent=2) + "\n")
     git_save(project, "team edits, one to the template's hook timeout")
+    return project
+
+
+@pytest.fixture(scope="module")
+def settings_conflict(versions, tmp_path_factory) -> Path:
+    """That repository after its update to 1.1.0 failed on the conflict (read only)."""
+    project = with_a_settings_conflict(versions, tmp_path_factory.mktemp("settings-conflict") / "project")
+    with pytest.raises(Exception):
+        update(project)
+    return project
+
+
+def conflict_sides(project: Path) -> tuple[str, str]:
+    """(ours, theirs) of the one conflict in settings.json."""
+    text = (project / ".claude" / "settings.json").read_text()
+    ours, theirs = re.search(r"^<{7} .*?\n(.*?)^={7}\n(.*?)^>{7} ", text, flags=re.MULTILINE | re.DOTALL).groups()
+    return ours, theirs
+
+
+def test_a_conflict_in_settings_fails_the_update_and_names_the_file(versions, tmp_path, capfd):
+    project = with_a_settings_conflict(versions, tmp_path / "project")
     with pytest.raises(Exception):
         update(project)
     err = capfd.readouterr().err
     assert ".claude/settings.json: conflict markers; your own entries were kept in the file" in err
-    text = settings_file.read_text()
-    ours, theirs = re.search(r"^<{7} .*?\n(.*?)^={7}\n(.*?)^>{7} ", text, flags=re.MULTILINE | re.DOTALL).groups()
+
+
+def test_a_conflict_in_settings_shows_the_teams_side_and_the_releases(settings_conflict):
+    ours, theirs = conflict_sides(settings_conflict)
     assert '"timeout": 60' in ours and '"timeout": 45' in theirs
-    for side in ("ours", "theirs"):  # each side, taken whole, is the team's file
-        chosen = re.sub(r"^<{7} .*?\n(.*?)^={7}\n(.*?)^>{7} .*?\n",
-                        lambda m: m.group(1 if side == "ours" else 2), text, flags=re.MULTILINE | re.DOTALL)
-        resolved = json.loads(chosen)
-        assert "Bash(make lint:*)" in resolved["permissions"]["allow"]
-        assert "Read(./**/*.p12)" in resolved["permissions"]["deny"]
-        assert resolved["env"]["TEAM_FLAG"] == "1"
-        assert resolved["hooks"]["Stop"][0]["hooks"][0]["command"] == "notify.sh"
+
+
+@pytest.mark.parametrize("side", ["ours", "theirs"])
+def test_either_side_of_a_settings_conflict_taken_whole_is_the_teams_file(settings_conflict, side):
+    text = (settings_conflict / ".claude" / "settings.json").read_text()
+    chosen = re.sub(r"^<{7} .*?\n(.*?)^={7}\n(.*?)^>{7} .*?\n",
+                    lambda m: m.group(1 if side == "ours" else 2), text, flags=re.MULTILINE | re.DOTALL)
+    resolved = json.loads(chosen)
+    assert "Bash(make lint:*)" in resolved["permissions"]["allow"]
+    assert "Read(./**/*.p12)" in resolved["permissions"]["deny"]
+    assert resolved["env"]["TEAM_FLAG"] == "1"
+    assert resolved["hooks"]["Stop"][0]["hooks"][0]["command"] == "notify.sh"
+
+
+def test_no_conflict_marker_line_holds_a_team_entry(settings_conflict):
+    text = (settings_conflict / ".claude" / "settings.json").read_text()
     for marker_line in re.findall(r"^(?:<{7}|={7}|>{7}).*$", text, flags=re.MULTILINE):
         assert "make lint" not in marker_line
-    assert "team-tool" in json.loads(mcp_file.read_text())["mcpServers"]
-    assert not (project / ".claude" / "state" / "update-team-entries.json").exists()
+
+
+def test_the_teams_mcp_server_survives_a_settings_conflict(settings_conflict):
+    assert "team-tool" in json.loads((settings_conflict / ".mcp.json").read_text())["mcpServers"]
+
+
+def test_a_settings_conflict_leaves_no_team_entries_set_aside(settings_conflict):
+    assert not (settings_conflict / ".claude" / "state" / "update-team-entries.json").exists()
 
 
 def test_a_team_only_mcp_file_is_not_staged_as_deleted(versions, tmp_path):
