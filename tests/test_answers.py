@@ -94,10 +94,19 @@ def test_cli_tool_spec_parsing(spec, parsed):
     assert (tool["manager"], tool["package"], tool["version"]) == parsed
 
 
-def test_text_questions():
+def test_a_required_text_answer_must_not_be_empty():
     assert text_problem("", "project_name", 100, required=True).startswith("project_name: must not be empty")
+
+
+def test_a_text_answer_is_one_line():
     assert "one line" in text_problem("a\nb", "project_description", 300)
+
+
+def test_a_text_answer_keeps_to_its_length():
     assert "keep it to 100" in text_problem("x" * 101, "project_name", 100)
+
+
+def test_a_text_answer_may_hold_any_other_character():
     assert text_problem("ünïcødé ✓ $(id)", "project_name", 100) == ""
 
 

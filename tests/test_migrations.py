@@ -113,7 +113,13 @@ def test_an_update_from_the_0_1_0_tag_to_this_branchs_head_migrates(this_clone, 
 def test_the_migration_leaves_other_answers_alone():
     answers = {"_commit": "0.1.0", "stacks": ["go"], "bootstrap_timeout": 1000, "env_vars": {"A": "1"}}
     assert v0_2_0.before(answers) == {"_commit": "0.1.0", "stacks": ["go"], "step_timeout": 930, "env_vars": {"A": "1"}}
+
+
+def test_the_migration_leaves_answers_without_bootstrap_timeout_as_they_are():
     assert v0_2_0.before({"stacks": []}) == {"stacks": []}
+
+
+def test_the_migration_keeps_a_step_timeout_already_there():
     # A build from after the change already has the new answer: it is kept.
     assert v0_2_0.before({"bootstrap_timeout": 1000, "step_timeout": 200}) == {"step_timeout": 200}
 

@@ -120,11 +120,22 @@ def test_the_settings_file_defaults_work_from_the_command_line(with_new_question
     assert recorded["permission_profile"] == "cautious"
 
 
-def test_the_readme_passes_org_defaults_as_user_defaults_and_warns_about_data_file():
-    section = README.split("\n### Organisation defaults\n", 1)[1].split("\n### ", 1)[0]
-    assert "COPIER_SETTINGS_PATH" in section and "defaults:" in section
-    assert "--data-file" in section and "overrides" in section
-    assert "never answered" in section
+ORG_DEFAULTS_SECTION = README.split("\n### Organisation defaults\n", 1)[1].split("\n### ", 1)[0]
+
+
+def test_the_readme_passes_org_defaults_as_user_defaults():
+    assert "COPIER_SETTINGS_PATH" in ORG_DEFAULTS_SECTION and "defaults:" in ORG_DEFAULTS_SECTION
+
+
+def test_the_readme_warns_that_a_data_file_overrides_recorded_answers():
+    assert "--data-file" in ORG_DEFAULTS_SECTION and "overrides" in ORG_DEFAULTS_SECTION
+
+
+def test_the_readme_says_org_defaults_reach_only_questions_never_answered():
+    assert "never answered" in ORG_DEFAULTS_SECTION
+
+
+def test_the_example_org_file_says_how_to_use_it():
     header = (ROOT / "examples" / "org-answers.yml").read_text(encoding="utf-8").split("\ndefaults:", 1)[0]
     assert "COPIER_SETTINGS_PATH" in header
 
