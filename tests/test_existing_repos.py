@@ -42,9 +42,13 @@ def test_defaults_come_from_the_repositorys_files(template_repo, tmp_path, files
     assert answers["project_name"] == tmp_path.name
 
 
-def test_existing_claude_files_are_folded_in(template_repo, tmp_path):
+@pytest.fixture(scope="module")
+def folded_in(template_repo, tmp_path_factory) -> Path:
+    """A Python repository with its own CLAUDE.md, settings.json and .mcp.json, with the
+    template copied over it (read only)."""
+    project = tmp_path_factory.mktemp("folded-in")
     build_file_tree(
-        tmp_path,
+        project,
         {
             "pyproject.toml": "",
             "CLAUDE.md": "# Legacy notes\n\nAlways run `make lint` before committing.\n",
@@ -59,17 +63,33 @@ def test_existing_claude_files_are_folded_in(template_repo, tmp_path):
             ".mcp.json": json.dumps({"mcpServers": {"team-tool": {"type": "stdio", "command": "team-mcp"}}}),
         },
     )
-    generate(template_repo, tmp_path, {"mcp_servers": ["github"]}, overwrite=True)
-    claude_md = (tmp_path / "CLAUDE.md").read_text()
-    user_block = claude_md.split("BEGIN user block")[1]
+    return generate(template_repo, project, {"mcp_servers": ["github"]}, overwrite=True)
+
+
+def test_an_existing_claude_md_becomes_the_user_block(folded_in):
+    user_block = (folded_in / "CLAUDE.md").read_text().split("BEGIN user block")[1]
     assert "Always run `make lint` before committing." in user_block
-    settings = json.loads((tmp_path / ".claude/settings.json").read_text())
-    assert "Bash(make lint)" in settings["permissions"]["allow"]
-    assert "Read(./private/**)" in settings["permissions"]["deny"]
-    assert "Read(./**/.env)" in settings["permissions"]["deny"]
+
+
+def test_existing_permission_rules_are_kept_beside_the_templates(folded_in):
+    permissions = json.loads((folded_in / ".claude/settings.json").read_text())["permissions"]
+    assert "Bash(make lint)" in permissions["allow"]
+    assert "Read(./private/**)" in permissions["deny"]
+    assert "Read(./**/.env)" in permissions["deny"]
+
+
+def test_existing_env_and_keys_the_template_never_writes_are_kept(folded_in):
+    settings = json.loads((folded_in / ".claude/settings.json").read_text())
     assert settings["env"]["TEAM"] == "core" and settings["model"] == "opus"
+
+
+def test_existing_hooks_are_kept_beside_the_templates(folded_in):
+    settings = json.loads((folded_in / ".claude/settings.json").read_text())
     assert settings["hooks"]["Stop"] and settings["hooks"]["SessionStart"]
-    servers = json.loads((tmp_path / ".mcp.json").read_text())["mcpServers"]
+
+
+def test_existing_mcp_servers_are_kept_beside_the_chosen_ones(folded_in):
+    servers = json.loads((folded_in / ".mcp.json").read_text())["mcpServers"]
     assert set(servers) == {"team-tool", "github"}
 
 
