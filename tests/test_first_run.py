@@ -75,14 +75,23 @@ def test_the_printed_line_stages_the_copy_and_nothing_of_the_team(template_repo,
     assert {".github/workflows/copier-claude-cloud-update.yml", ".mcp.json", "CLAUDE.md", ANSWERS_FILE} <= staged
 
 
-def test_before_copy_names_the_package_and_the_one_line_that_installs_it(template_repo, tmp_path, capsys):
+def test_before_copy_names_what_the_template_needs(template_repo, tmp_path, capsys):
+    stderr = copy_with_messages(template_repo, tmp_path / "project", {}, capsys)
+    before = stderr.split("Copying from template version", 1)[0]
+    assert "Copier 9.19 or newer and the copier-template-extensions package" in before
+
+
+def test_before_copy_prints_the_one_line_that_copies_with_the_package(template_repo, tmp_path, capsys):
     project = tmp_path / "project"
     stderr = copy_with_messages(template_repo, project, {}, capsys)
     before = stderr.split("Copying from template version", 1)[0]
-    assert "Copier 9.19 or newer and the copier-template-extensions package" in before
     (line,) = [line.strip() for line in before.splitlines() if line.strip().startswith("uvx ")]
     assert shlex.split(line) == ["uvx", "--with", "copier-template-extensions", "copier", "copy", "--trust",
                                  str(template_repo), str(project)]
+
+
+def test_after_copy_prints_the_update_command_with_the_package(template_repo, tmp_path, capsys):
+    stderr = copy_with_messages(template_repo, tmp_path / "project", {}, capsys)
     after = stderr.split("Copying from template version", 1)[1]
     assert f"uvx --with copier-template-extensions copier update --trust -a {ANSWERS_FILE}" in after
 
