@@ -267,20 +267,39 @@ def test_the_check_passes_outside_a_git_repository(versions, tmp_path):
     assert run_the_check(versions, outside).returncode == 0
 
 
-def test_turning_an_option_off_removes_exactly_its_files(versions, tmp_path):
-    project = copy_at(versions, tmp_path / "project", {"stacks": ["python"]})
+@pytest.fixture(scope="module")
+def options_turned_off(versions, tmp_path_factory) -> Path:
+    """A python project copied at 1.0.0 with the team's edits, updated to 1.1.0 with starter
+    skills, agents and starter hooks turned off (read only)."""
+    project = copy_at(versions, tmp_path_factory.mktemp("options-off") / "project", {"stacks": ["python"]})
     team_edits(project)
     update(project, data={"starter_skills": [], "include_agents": False, "starter_hooks": []})
-    assert_no_conflicts(project)
+    return project
+
+
+def test_turning_options_off_in_an_update_leaves_no_conflicts(options_turned_off):
+    assert_no_conflicts(options_turned_off)
+
+
+def test_turning_an_option_off_removes_its_files(options_turned_off):
+    project = options_turned_off
     assert not (project / ".claude" / "skills" / "cloud-environment").exists()
     assert not (project / ".claude" / "skills" / "add-dependency").exists()
     assert not (project / ".claude" / "agents").exists()
     assert not (project / ".claude" / "hooks" / "format-on-edit.sh").exists()
-    # What the team added stays, and so does what other options generate.
-    assert (project / ".claude" / "skills" / "team-release" / "SKILL.md").is_file()
-    assert (project / ".claude" / "hooks" / "notify.sh").is_file()
-    assert (project / ".claude" / "commands" / "check.md").is_file()
-    settings = json.loads((project / ".claude" / "settings.json").read_text())
+
+
+def test_turning_an_option_off_keeps_the_files_the_team_added_beside_its_own(options_turned_off):
+    assert (options_turned_off / ".claude" / "skills" / "team-release" / "SKILL.md").is_file()
+    assert (options_turned_off / ".claude" / "hooks" / "notify.sh").is_file()
+
+
+def test_turning_an_option_off_keeps_what_other_options_generate(options_turned_off):
+    assert (options_turned_off / ".claude" / "commands" / "check.md").is_file()
+
+
+def test_turning_the_starter_hooks_off_removes_their_settings_and_keeps_the_teams(options_turned_off):
+    settings = json.loads((options_turned_off / ".claude" / "settings.json").read_text())
     assert "PostToolUse" not in settings["hooks"] and "Stop" in settings["hooks"]
 
 
@@ -369,8 +388,12 @@ def test_check_update_reports_the_new_release(versions, tmp_path):
     assert json.loads(result.stdout) == {"update_available": True, "current_version": "1.0.0", "latest_version": "1.1.0"}
 
 
-def test_a_teams_own_mcp_file_merges_with_one_the_template_starts_writing(versions, tmp_path):
-    project = copy_at(versions, tmp_path / "project", {"stacks": ["go"]})
+@pytest.fixture(scope="module")
+def template_starts_writing(versions, tmp_path_factory) -> Path:
+    """A go project copied at 1.0.0 without .mcp.json and env vars, to which the team added
+    its own .mcp.json and env var, updated to 1.1.0 with an MCP server and an env var chosen
+    (read only)."""
+    project = copy_at(versions, tmp_path_factory.mktemp("starts-writing") / "project", {"stacks": ["go"]})
     assert not (project / ".mcp.json").exists()
     (project / ".mcp.json").write_text(json.dumps({"mcpServers": {"team-tool": {"command": "team-mcp"}}}, indent=2) + "\n")
     settings_file = project / ".claude" / "settings.json"
@@ -379,11 +402,25 @@ def test_a_teams_own_mcp_file_merges_with_one_the_template_starts_writing(versio
     settings_file.write_text(json.dumps(settings, indent=2) + "\n")
     git_save(project, "the team's own MCP server and env var")
     update(project, data={"mcp_servers": ["github"], "env_vars": {"LOG_LEVEL": "info"}})
-    assert_no_conflicts(project)
-    servers = json.loads((project / ".mcp.json").read_text())["mcpServers"]
+    return project
+
+
+def test_an_update_that_starts_writing_the_teams_files_leaves_no_conflicts(template_starts_writing):
+    assert_no_conflicts(template_starts_writing)
+
+
+def test_a_teams_own_mcp_file_merges_with_one_the_template_starts_writing(template_starts_writing):
+    servers = json.loads((template_starts_writing / ".mcp.json").read_text())["mcpServers"]
     assert list(servers) == ["github", "team-tool"]
-    after = json.loads(settings_file.read_text())
+
+
+def test_a_teams_env_var_merges_with_the_env_vars_the_template_starts_writing(template_starts_writing):
+    after = json.loads((template_starts_writing / ".claude" / "settings.json").read_text())
     assert after["env"] == {"LOG_LEVEL": "info", "TEAM_FLAG": "1"}
+
+
+def test_the_settings_approve_the_mcp_server_the_template_starts_writing(template_starts_writing):
+    after = json.loads((template_starts_writing / ".claude" / "settings.json").read_text())
     assert after["enabledMcpjsonServers"] == ["github"]
 
 
