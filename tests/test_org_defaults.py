@@ -89,16 +89,32 @@ def test_org_user_defaults_fill_a_question_the_repository_never_answered(with_ne
     assert recorded["permission_profile"] == "cautious"  # answered: the team's choice
 
 
-def test_a_release_that_changes_a_default_reaches_only_repositories_that_never_answered(with_new_question, tmp_path):
-    """A copy records every answer, defaults included: a new default in a release changes no
-    answered question, on copy with or without --defaults. Only new questions take it."""
+# A copy records every answer, defaults included: a new default in a release changes no
+# answered question, on copy with or without --defaults. Only new questions take it.
+
+
+@pytest.fixture(scope="module")
+def copied_before_the_new_default(with_new_question, tmp_path_factory) -> Path:
+    """A repository copied at 1.0.0 with defaults only, then updated to 1.1.0, which changes
+    the default of permission_profile and adds review_policy (read only)."""
     assert "  default: autonomous\n" in (with_new_question / "copier.yml").read_text()
-    project = generate(with_new_question, tmp_path / "p", {"project_name": "p"}, vcs_ref="1.0.0")
+    project = generate(with_new_question, tmp_path_factory.mktemp("new-default") / "p", {"project_name": "p"},
+                       vcs_ref="1.0.0")
     git_save(project, "copy")
     assert answers(project)["permission_profile"] == "standard"
     update(project, vcs_ref="1.1.0")
-    assert answers(project)["permission_profile"] == "standard"
-    assert answers(project)["review_policy"] == "none"
+    return project
+
+
+def test_an_update_keeps_an_answer_recorded_from_an_old_default(copied_before_the_new_default):
+    assert answers(copied_before_the_new_default)["permission_profile"] == "standard"
+
+
+def test_an_update_gives_a_new_question_the_releases_default(copied_before_the_new_default):
+    assert answers(copied_before_the_new_default)["review_policy"] == "none"
+
+
+def test_a_fresh_copy_takes_the_releases_new_default(with_new_question, tmp_path):
     fresh = generate(with_new_question, tmp_path / "fresh", {"project_name": "p"}, vcs_ref="1.1.0")
     assert answers(fresh)["permission_profile"] == "autonomous"
 
