@@ -16,11 +16,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from copier import run_update
 from packaging.version import Version
-from plumbum import local
 
-from helpers import ANSWERS_FILE, ROOT, CloudSession, generate, git, git_save, snapshot_template
+from helpers import ANSWERS_FILE, ROOT, CloudSession, generate, git, git_save, snapshot_template, update
 from scripts.release import ReleaseError, recorded, restore_tags
 from extensions.claude_json import bootstrap_hook_timeout
 from tasks.migrations import v0_2_0
@@ -69,7 +67,7 @@ def this_clone(tmp_path_factory) -> Path:
     return snapshot_template(clone, tag=None)
 
 
-def update_from_0_1_0(template: Path, project: Path, answers: dict, **update) -> dict:
+def update_from_0_1_0(template: Path, project: Path, answers: dict, **options) -> dict:
     """Copy release 0.1.0 with `answers`, add a team note to CLAUDE.md, commit, update;
     the answers after the update."""
     project.mkdir()
@@ -78,8 +76,7 @@ def update_from_0_1_0(template: Path, project: Path, answers: dict, **update) ->
     claude_md.write_text(claude_md.read_text().replace("Add what Claude should know",
                                                        "TEAM NOTE. Add what Claude should know"))
     git_save(project, "copy at 0.1.0, with a team note")
-    with local.cwd(project):
-        run_update(answers_file=ANSWERS_FILE, defaults=True, overwrite=True, unsafe=True, quiet=True, **update)
+    update(project, **options)
     assert "TEAM NOTE." in claude_md.read_text()
     return yaml.safe_load((project / ANSWERS_FILE).read_text())
 
@@ -119,7 +116,13 @@ def test_an_update_from_the_0_1_0_tag_to_this_branchs_head_migrates(this_clone, 
 def test_the_migration_leaves_other_answers_alone():
     answers = {"_commit": "0.1.0", "stacks": ["go"], "bootstrap_timeout": 1000, "env_vars": {"A": "1"}}
     assert v0_2_0.before(answers) == {"_commit": "0.1.0", "stacks": ["go"], "step_timeout": 930, "env_vars": {"A": "1"}}
+
+
+def test_the_migration_leaves_answers_without_bootstrap_timeout_as_they_are():
     assert v0_2_0.before({"stacks": []}) == {"stacks": []}
+
+
+def test_the_migration_keeps_a_step_timeout_already_there():
     # A build from after the change already has the new answer: it is kept.
     assert v0_2_0.before({"bootstrap_timeout": 1000, "step_timeout": 200}) == {"step_timeout": 200}
 
@@ -135,8 +138,7 @@ def test_team_rules_survive_the_0_2_0_reordering_of_permissions(releases, tmp_pa
     settings["env"]["TEAM_FLAG"] = "1"
     settings_file.write_text(json.dumps(settings, indent=2) + "\n")
     git_save(project, "team rules")
-    with local.cwd(project):
-        run_update(answers_file=ANSWERS_FILE, defaults=True, overwrite=True, unsafe=True, quiet=True)
+    update(project)
     after = json.loads(settings_file.read_text())
     assert "Bash(make lint:*)" in after["permissions"]["allow"]
     assert after["env"]["TEAM_FLAG"] == "1"
@@ -169,8 +171,7 @@ def edit_script(project: Path, edit) -> None:
 
 
 def update_to_99(project: Path) -> None:
-    with local.cwd(project):
-        run_update(answers_file=ANSWERS_FILE, defaults=True, overwrite=True, unsafe=True, quiet=True, vcs_ref="99.0.0")
+    update(project, vcs_ref="99.0.0")
 
 
 def added_lines(text: str) -> str:
