@@ -47,6 +47,9 @@
 #        cloud-init.sh --force    forget the stamps and redo every step now
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi  # run as `sh cloud-init.sh`
 set -uo pipefail
+# Options a caller exported (SHELLOPTS, BASHOPTS) must not change how this script runs.
+set +e +x +v +o posix
+shopt -u failglob nullglob dotglob nocaseglob globstar lastpipe
 
 # Outside the cloud: nothing to do, and nothing to read or start first.
 if [ "${CLAUDE_CODE_REMOTE:-}" != "true" ] && [ "${1:-}" != "--status" ]; then
@@ -256,9 +259,13 @@ status() {
 # True when no install process is alive (none started, or it finished or died). A
 # worker records its pid before it does anything, and kill -0 costs no process.
 worker_idle() {
-  local pid=""
+  local pid="" stat=""
   [ -f "$state_dir/worker.pid" ] && read -r pid <"$state_dir/worker.pid"
-  [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  # A killed worker that no process reaps stays a zombie, and kill -0 still finds it.
+  { read -r stat <"/proc/$pid/stat"; } 2>/dev/null
+  stat=${stat##*) }
+  [[ ${stat%% *} == [ZX] ]]
 }
 
 # Print the hook's output: one line for the user, the same with a hint for Claude.
@@ -287,52 +294,94 @@ if [ "${#steps[@]}" -eq 0 ] && [ "${#exports[@]}" -eq 0 ]; then
   esac
   exit 0
 fi
-mkdir -p "$state_dir" "${log_file%/*}"
+# --- where state goes ----------------------------------------------------------------------
+# .claude/state and .claude/logs, or, when they cannot be written (a read-only checkout), a
+# private folder under $TMPDIR or /tmp. `degraded` says what the session lacks, in one line.
+degraded=""
+writable() {
+  mkdir -p "$1" 2>/dev/null && { : >"$1/.probe.$$"; } 2>/dev/null && rm -f "$1/.probe.$$"
+}
+if ! writable "$state_dir" || ! writable "${log_file%/*}"; then
+  read -r key _ < <(printf '%s' "$project_dir" | cksum)
+  for base in "${TMPDIR:-/tmp}" /tmp /dev/shm; do
+    if writable "$base/copier-claude-cloud-$EUID-$key/state"; then
+      state_dir=$base/copier-claude-cloud-$EUID-$key/state
+      log_file=$base/copier-claude-cloud-$EUID-$key/cloud-init.log
+      degraded=".claude/state or .claude/logs cannot be written; state and log are in ${state_dir%/state}"
+      break
+    fi
+  done
+  if [ -z "$degraded" ]; then
+    state_dir="" log_file=/dev/null
+    degraded="no writable folder for its state (.claude/state, \$TMPDIR, /tmp): exports only, nothing installed"
+  fi
+fi
 
 # --- exports ----------------------------------------------------------------------------
-env_lines=""
-# Add one line to $CLAUDE_ENV_FILE, once; `export` lines apply here too, for later steps.
-persist() {
-  local line=$1
-  [[ $line == export\ * ]] && eval "$line"
-  [ -n "${CLAUDE_ENV_FILE:-}" ] || return 0
-  [[ $'\n'$env_lines$'\n' == *$'\n'"$line"$'\n'* ]] && return 0
-  printf '%s\n' "$line" >>"$CLAUDE_ENV_FILE"
-  env_lines+=$'\n'$line
-}
-
-# Overlapping runs (startup racing resume) share the env file: hold its lock while
-# reading what is there and appending what is missing.
-write_exports() {
-  local env_lock="" record kind name value quoted
-  if [ -n "${CLAUDE_ENV_FILE:-}" ]; then
-    exec {env_lock}>>"$state_dir/env.lock"
-    flock "$env_lock"
-    [ -f "$CLAUDE_ENV_FILE" ] && IFS= read -r -d '' env_lines <"$CLAUDE_ENV_FILE"
-  fi
+# The lines every Bash command needs: the `env` and `path` records, and in the background
+# mode the guard that waits for the installs. Values are quoted, never evaluated; the lines
+# are safe to source under the caller's set -e, set -u and pipefail.
+export_lines=()
+build_exports() {
+  local record kind name value quoted
   for record in "${exports[@]}"; do
     IFS=$'\t' read -r kind name value <<<"$record"
     if [ "$kind" = env ]; then
       if [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
         expand "$value"
         printf -v quoted '%q' "$expanded"
-        persist "export $name=$quoted"
+        export_lines+=("export $name=$quoted")
       else
-        log "ignored env record: '$name' is not a variable name"
+        problem "env record: '$name' is not a variable name"
       fi
     else
       expand "$name"
       printf -v quoted '%q' "$expanded"
-      persist "export PATH=$quoted:\"\$PATH\""
+      export_lines+=("export PATH=$quoted\"\${PATH:+:\$PATH}\"")
     fi
   done
-  if [ "$background" = on ] && [ "${#steps[@]}" -gt 0 ]; then
+  if [ "$background" = on ] && [ "${#steps[@]}" -gt 0 ] && [ -n "$state_dir" ]; then
     # Before every Bash command: wait for background installs, and report a failure once.
     local running unreported script
     printf -v running '%q' "$state_dir/running"
     printf -v unreported '%q' "$state_dir/unreported"
     printf -v script '%q' "$script_path"
-    persist "{ [ -e $running ] || [ -e $unreported ]; } && $script --wait --quiet-ok; true"
+    export_lines+=("if [ -e $running ] || [ -e $unreported ]; then $script --wait --quiet-ok || :; fi")
+  fi
+}
+
+# Add the missing lines to $CLAUDE_ENV_FILE, and apply the exports here, for later steps.
+# The new file is written aside and renamed over the old one, so a full disk or a crash
+# never leaves half a line; another writer's last line without a newline stays its own line.
+# Overlapping runs (startup racing resume) hold a lock while they read and write it.
+write_exports() {
+  local line current="" missing="" env_lock=""
+  for line in "${export_lines[@]}"; do
+    [[ $line == export\ * ]] && eval "$line"
+  done
+  [ -n "${CLAUDE_ENV_FILE:-}" ] && [ "${#export_lines[@]}" -gt 0 ] || return 0
+  if [ -n "$state_dir" ] && { exec {env_lock}>>"$state_dir/env.lock"; } 2>/dev/null; then
+    flock "$env_lock"
+  fi
+  [ -f "$CLAUDE_ENV_FILE" ] && IFS= read -r -d '' current <"$CLAUDE_ENV_FILE"
+  for line in "${export_lines[@]}"; do
+    [[ $'\n'$current$'\n'$missing == *$'\n'"$line"$'\n'* ]] || missing+=$line$'\n'
+  done
+  if [ -n "$missing" ]; then
+    local newline="" aside=$CLAUDE_ENV_FILE.cloud-init.$$ written=""
+    [ -z "$current" ] || [ "${current: -1}" = $'\n' ] || newline=$'\n'
+    if [ ! -e "$CLAUDE_ENV_FILE" ] || [ -f "$CLAUDE_ENV_FILE" ] && [ ! -L "$CLAUDE_ENV_FILE" ]; then
+      # A regular file: the whole new content aside, then one rename.
+      { printf '%s%s%s' "$current" "$newline" "$missing" >"$aside" && mv -f "$aside" "$CLAUDE_ENV_FILE" && written=1; } 2>/dev/null
+      [ -n "$written" ] || rm -f "$aside" 2>/dev/null
+    else
+      # Anything else (a pipe, a device, a link) is appended to, in one write, never replaced.
+      { printf '%s%s' "$newline" "$missing" >>"$CLAUDE_ENV_FILE" && written=1; } 2>/dev/null
+    fi
+    if [ -z "$written" ]; then
+      degraded+="${degraded:+; }could not write the exports to \$CLAUDE_ENV_FILE (disk full or read-only)"
+      log "could not write the exports to $CLAUDE_ENV_FILE"
+    fi
   fi
   [ -z "$env_lock" ] || exec {env_lock}>&-
   return 0
@@ -478,14 +527,25 @@ run_steps() {
   for step in "$@"; do
     if [ -n "${late[$step]:-}" ]; then then+=("$step"); else first+=("$step"); fi
   done
+  local -A read_before=()
+  for step in "$@"; do read_before[$step]=${keys[$step]}; done
+  : >"$state_dir/steps.pgids"
   run_batch "${first[@]}"
   run_batch "${then[@]}"
+  rm -f "$state_dir/steps.pgids"
   summary=${summary%, }
-  # Installs may create the lockfile they read: stamp the inputs as
-  # they are now, or the next start would see a change and install again.
+  # An install may create the lockfile it reads (npm install): stamp the inputs as they are
+  # now, or the next start would install again. But when a file that was there before the
+  # install changed during it (a lockfile edited meanwhile), the install read the old one:
+  # stamp what it read, so the next start installs the new content.
   compute_keys
+  local token kept
   for step in "${succeeded[@]}"; do
-    put "$state_dir/$step.stamp" "${keys[$step]}"
+    kept=${keys[$step]}
+    for token in ${read_before[$step]}; do
+      [[ $token == *=absent || " ${keys[$step]} " == *" $token "* ]] || kept=${read_before[$step]}
+    done
+    put "$state_dir/$step.stamp" "$kept"
   done
 }
 
@@ -498,6 +558,8 @@ run_batch() {
     # {lock}>&-: a daemon a step starts (a service) must not keep the install lock.
     timeout --kill-after=10 "$step_limit" "$script_path" --step "$step" >>"$log_file" 2>&1 {lock}>&- &
     pids[$step]=$!
+    # timeout leads a process group of its own: what a killed worker leaves, the next stops.
+    printf '%s\n' "$!" >>"$state_dir/steps.pgids"
   done
   for step in "$@"; do
     wait "${pids[$step]}"
@@ -508,30 +570,65 @@ run_batch() {
       log "done $step"
     else
       rm -f "$state_dir/$step.stamp"
-      if [ "$code" -eq 124 ]; then summary+="$step TIMED OUT after ${step_limit}s, "; else summary+="$step FAILED (exit $code), "; fi
+      if [ "$code" -eq 124 ]; then summary+="$step TIMED OUT after ${step_limit}s"; else summary+="$step FAILED (exit $code)"; fi
+      if [ -n "${port[$step]:-}" ] && listening "${port[$step]}"; then
+        summary+=" (port ${port[$step]} is in use by another program)"
+      fi
+      summary+=", "
       failures=$((failures + 1))
       log "failed $step (exit $code)"
     fi
   done
 }
 
+# Stop the steps that a killed worker left running (their process groups, led by
+# `timeout`), so they never run alongside this worker's.
+stop_orphans() {
+  [ -s "$state_dir/steps.pgids" ] || return 0
+  local pgid leader tries=0
+  local -a alive=()
+  while read -r pgid; do
+    [[ $pgid =~ ^[0-9]+$ ]] || continue
+    leader=""
+    { IFS= read -r -d '' leader <"/proc/$pgid/cmdline"; } 2>/dev/null
+    if [ "${leader##*/}" = timeout ] && kill -TERM -- "-$pgid" 2>/dev/null; then alive+=("$pgid"); fi
+  done <"$state_dir/steps.pgids"
+  while [ "${#alive[@]}" -gt 0 ] && kill -0 -- "${alive[@]/#/-}" 2>/dev/null && [ "$tries" -lt 50 ]; do
+    sleep 0.2
+    tries=$((tries + 1))
+  done
+  [ "${#alive[@]}" -eq 0 ] || { kill -KILL -- "${alive[@]/#/-}" 2>/dev/null; log "stopped the steps a killed worker left running"; }
+  rm -f "$state_dir/steps.pgids"
+}
+
 # Hold the install lock, then run what is still stale (another run may have done it).
+# With "force", forget the stamps first, under the lock, and wait for a run in progress.
 lock=""
 install_stale() {
+  local force=${1:-}
   put "$state_dir/worker.pid" "$$"
   exec {lock}>"$state_dir/lock"
   if ! flock -n "$lock"; then
-    # Another run is installing: wait for it, but no longer than one step can take. What it
-    # could not install waits for the next start: retrying now could double this wait. This
-    # run writes no state but clearing `running`, so it never races the other's files.
-    if flock -w $((step_limit + 20)) "$lock"; then
-      rm -f "$state_dir/running"
-      flock -u "$lock"
+    if [ -n "$force" ]; then
+      if ! flock -w $((2 * (step_limit + 10) + 20)) "$lock"; then
+        log "--force: gave up waiting for another run's installs"
+        return 0
+      fi
     else
-      log "gave up waiting for another run's installs; they keep going"
+      # Another run is installing: wait for it, but no longer than one step can take. What it
+      # could not install waits for the next start: retrying now could double this wait. This
+      # run writes no state but clearing `running`, so it never races the other's files.
+      if flock -w $((step_limit + 20)) "$lock"; then
+        rm -f "$state_dir/running"
+        flock -u "$lock"
+      else
+        log "gave up waiting for another run's installs; they keep going"
+      fi
+      return 0
     fi
-    return 0
   fi
+  stop_orphans
+  [ -z "$force" ] || rm -f "$state_dir"/*.stamp
   compute_keys
   stale_steps
   if [ -n "${todo[*]:-}" ]; then
@@ -554,19 +651,24 @@ install_stale() {
 # --wait: block until background installs finish (at most wait_limit seconds). Prints
 # nothing when all is well; a failure is printed once, until it is fixed or retried.
 wait_for_installs() {
-  local quiet_ok=$1 waited=0 said=0 limit=$wait_limit
-  # Once a command has waited the full limit, later ones only glance: each Bash call has
-  # its own time limit, and a long install should not eat every one of them.
-  [ -f "$state_dir/gave-up" ] && limit=1
-  while [ -f "$state_dir/running" ] && ! worker_idle; do
-    if [ "$said" -eq 0 ]; then
+  local quiet_ok=$1 follow=${2:-} waited=0 told=0 limit=$wait_limit worker="" gave_up=""
+  # Once a command has waited the full limit for this worker, later ones only glance: each
+  # Bash call has its own time limit, and a long install should not eat every one of them.
+  # A new worker, or a new session, is waited for in full again.
+  [ -f "$state_dir/worker.pid" ] && read -r worker <"$state_dir/worker.pid"
+  [ -f "$state_dir/gave-up" ] && read -r gave_up <"$state_dir/gave-up"
+  [ -n "$worker" ] && [ "$gave_up" = "$worker" ] && limit=1
+  # With "follow" (--force): as long as the worker lives, also between two runs' `running`
+  # files, while it waits for the lock of the run before it.
+  while { [ -f "$state_dir/running" ] || [ -n "$follow" ]; } && ! worker_idle; do
+    if [ "$told" -eq 0 ]; then
       running_steps
       echo "cloud-init: waiting for $said to finish installing (log: .claude/logs/cloud-init.log)" >&2
-      said=1
+      told=1
     fi
     if [ "$waited" -ge $((limit * 5)) ]; then
       echo "cloud-init: still installing after ${limit}s; running the command anyway." >&2
-      : >"$state_dir/gave-up"
+      put "$state_dir/gave-up" "$worker"
       return 2
     fi
     sleep 0.2
@@ -579,28 +681,55 @@ wait_for_installs() {
     put "$state_dir/unreported" "failed: cloud-init: the install worker stopped before it finished"
   fi
   if [ -f "$state_dir/unreported" ]; then
-    echo "$(<"$state_dir/unreported"). See .claude/logs/cloud-init.log; retry with .claude/scripts/cloud-init.sh --force." >&2
+    local unreported=""
+    read -r unreported <"$state_dir/unreported"
+    echo "$unreported. See .claude/logs/cloud-init.log; retry with .claude/scripts/cloud-init.sh --force." >&2
     rm -f "$state_dir/unreported"
   fi
-  if [ -f "$state_dir/result" ] && [[ $(<"$state_dir/result") == failed:* ]]; then
-    return 1
-  fi
-  [ "$quiet_ok" = 1 ] || [ "$said" -eq 0 ] || echo "cloud-init: installs finished." >&2
+  local result=""
+  [ -f "$state_dir/result" ] && read -r result <"$state_dir/result"
+  [[ $result == failed:* ]] && return 1
+  [ "$quiet_ok" = 1 ] || [ "$told" -eq 0 ] || echo "cloud-init: installs finished." >&2
   return 0
 }
 
 # Start the detached install worker. This process records itself as the worker first, so
 # a Bash command in another session never sees `running` beside a dead worker's pid.
 start_worker() {
+  local force=$1
+  shift
   put "$state_dir/worker.pid" "$$"
   put "$state_dir/running" "$*"
+  rm -f "$state_dir/gave-up"
   if command -v setsid >/dev/null; then
-    setsid "$script_path" --worker </dev/null >>"$log_file" 2>&1 &
+    setsid "$script_path" --worker "$force" </dev/null >>"$log_file" 2>&1 &
   else
-    nohup "$script_path" --worker </dev/null >>"$log_file" 2>&1 &
+    nohup "$script_path" --worker "$force" </dev/null >>"$log_file" 2>&1 &
   fi
   put "$state_dir/worker.pid" "$!"
 }
+
+# Keep the log of the last few runs: this one, and cloud-init.log.1 to .3 before it.
+rotate_log() {
+  [ -s "$log_file" ] || return 0
+  local n
+  for n in 2 1; do
+    [ -f "$log_file.$n" ] && mv -f "$log_file.$n" "$log_file.$((n + 1))"
+  done
+  mv -f "$log_file" "$log_file.1"
+}
+
+build_exports
+if [ -z "$state_dir" ]; then
+  # Nothing can be stamped, locked or logged: export, say so, and let the session start.
+  write_exports
+  case "${1:-}" in
+    --wait | --step | --worker) ;;
+    --force) echo "cloud-init: $degraded." ;;
+    *) report "cloud-init: degraded: $degraded." "cloud-init: degraded: $degraded. Dependencies may be missing: install what a command needs by hand." ;;
+  esac
+  exit 0
+fi
 
 case "${1:-}" in
   --step)
@@ -611,31 +740,33 @@ case "${1:-}" in
     run_step "$2"
     exit ;;
   --worker)
-    install_stale
+    install_stale "${2:-}"
     exit 0 ;;
   --wait)
     wait_for_installs "$([ "${2:-}" = --quiet-ok ] && echo 1 || echo 0)"
     exit ;;
   --force)
-    rm -f "$state_dir"/*.stamp
     write_exports
+    rotate_log
+    log "--force: every step again"
     if [ "$background" = on ]; then
       # In the background, then wait like a Bash command: a Bash call has its own time limit.
-      start_worker "${steps[@]}"
-      wait_for_installs 1
+      start_worker force "${steps[@]}"
+      wait_for_installs 1 follow
       [ "$?" -eq 2 ] && echo "cloud-init: still installing; check with .claude/scripts/cloud-init.sh --status."
     else
-      install_stale
+      install_stale force
     fi
     cat "$state_dir/result" 2>/dev/null || echo "cloud-init: nothing to install."
     exit 0 ;;
 esac
 
 # --- the SessionStart hook --------------------------------------------------------------
+rm -f "$state_dir/gave-up"  # a new session waits for the installs in full
 write_exports
 compute_keys
 stale_steps
-log_hint="Log: .claude/logs/cloud-init.log; state: .claude/scripts/cloud-init.sh --status."
+log_hint="Log: ${log_file#"$project_dir"/}; state: .claude/scripts/cloud-init.sh --status."
 if [ -z "${CLAUDE_ENV_FILE:-}" ]; then
   log_hint+=" CLAUDE_ENV_FILE was not set, so exports did not reach Bash commands."
 fi
@@ -643,39 +774,44 @@ if [ "${#problems[@]}" -gt 0 ]; then
   log_hint+=" Ignored ${#problems[@]} line(s) of the steps files; --status lists them."
   for line in "${problems[@]}"; do log "ignored: $line"; done
 fi
+# What the session lacks, said once, at the end of the user's line.
+note=""
+[ -z "$degraded" ] || note=" Degraded: $degraded."
 previous="" last_result=""
 [ -f "$state_dir/result" ] && read -r last_result <"$state_dir/result"
 [[ $last_result == failed:* ]] && previous=" (retrying after a failure)"
 
 if [ -z "${todo[*]:-}" ]; then
   if [ "${#steps[@]}" -eq 0 ]; then
-    report "cloud-init: nothing to install." "cloud-init: nothing to install. $log_hint"
+    report "cloud-init: nothing to install.$note" "cloud-init: nothing to install.$note $log_hint"
   else
     listed "${steps[@]}"
-    report "cloud-init: ready; unchanged since the last install in this VM: $said." \
-      "cloud-init: ready; already installed in this VM, with unchanged inputs: $said. $log_hint"
+    report "cloud-init: ready; unchanged since the last install in this VM: $said.$note" \
+      "cloud-init: ready; already installed in this VM, with unchanged inputs: $said.$note $log_hint"
   fi
   exit 0
 fi
 
+rotate_log
 if [ "$background" = on ]; then
   # Installs go to a detached worker; the hook returns now.
   log "session bootstrap: ${todo[*]} in the background$previous"
-  start_worker "${todo[@]}"
+  start_worker "" "${todo[@]}"
   listed "${todo[@]}"
-  report "cloud-init: installing $said in the background$previous." \
-    "cloud-init: installing $said in the background$previous. Bash commands wait for it (up to ${wait_limit}s) and report a failure; Read, Grep and Glob work now. $log_hint"
+  report "cloud-init: installing $said in the background$previous.$note" \
+    "cloud-init: installing $said in the background$previous.$note Bash commands wait for it (up to ${wait_limit}s) and report a failure; Read, Grep and Glob work now. $log_hint"
   exit 0
 fi
 
 log "session bootstrap: ${todo[*]}$previous"
 install_stale
-result=$(cat "$state_dir/result" 2>/dev/null || echo "ready: cloud-init: done")
+result="ready: cloud-init: done"
+[ -f "$state_dir/result" ] && read -r result <"$state_dir/result"
 if [[ $result == failed:* ]]; then
   rm -f "$state_dir/unreported"
-  report "${result#failed: }. They run again at the next session start." \
-    "${result#failed: }. Failed steps run again at the next start, or now with .claude/scripts/cloud-init.sh --force. $log_hint"
+  report "${result#failed: }. They run again at the next session start.$note" \
+    "${result#failed: }. Failed steps run again at the next start, or now with .claude/scripts/cloud-init.sh --force.$note $log_hint"
 else
-  report "${result#ready: }" "${result#ready: }. $log_hint"
+  report "${result#ready: }$note" "${result#ready: }.$note $log_hint"
 fi
 exit 0
