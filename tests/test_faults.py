@@ -374,6 +374,6 @@ def test_a_port_already_in_use_gets_a_clear_line(world):
     try:
         session = world(records(FOREGROUND, "step|db", f"port|db|{port}", "run|db|*|service postgresql start && false"))
         result = session.run()
-        assert f"port {port} is in use by another program" in session.hook_output(result)["systemMessage"]
+        assert f"another program holds port {port}" in session.hook_output(result)["systemMessage"]
     finally:
         listener.close()

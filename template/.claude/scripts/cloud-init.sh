@@ -534,7 +534,7 @@ run_steps() {
   run_batch "${then[@]}"
   rm -f "$state_dir/steps.pgids"
   summary=${summary%, }
-  # An install may create the lockfile it reads (npm install): stamp the inputs as they are
+  # An install may create the lockfile it reads (as npm does): stamp the inputs as they are
   # now, or the next start would install again. But when a file that was there before the
   # install changed during it (a lockfile edited meanwhile), the install read the old one:
   # stamp what it read, so the next start installs the new content.
@@ -572,7 +572,7 @@ run_batch() {
       rm -f "$state_dir/$step.stamp"
       if [ "$code" -eq 124 ]; then summary+="$step TIMED OUT after ${step_limit}s"; else summary+="$step FAILED (exit $code)"; fi
       if [ -n "${port[$step]:-}" ] && listening "${port[$step]}"; then
-        summary+=" (port ${port[$step]} is in use by another program)"
+        summary+=" (another program holds port ${port[$step]})"
       fi
       summary+=", "
       failures=$((failures + 1))
