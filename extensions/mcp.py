@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 from jinja2.ext import Extension
+
+# Copier runs extension files as modules of their own: the sibling is loaded by its path.
+_spec = importlib.util.spec_from_file_location("copier_claude_cloud_secrets", Path(__file__).with_name("secrets.py"))
+secrets = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(secrets)
 
 CATALOG_FILE = Path(__file__).parent / "data" / "mcp_catalog.yml"
 
@@ -21,11 +28,10 @@ ALLOWED_KEYS = {
 }
 VAR_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}")
 WRONG_REFERENCE = re.compile(r"\$\{env:|\$env:|%[A-Za-z_]+%|\{\{")
-# Shapes of real credentials: GitHub, OpenAI/Anthropic style, Stripe, Slack, AWS, GitLab, Google.
-TOKEN_SHAPES = re.compile(
-    r"(ghp_|gho_|ghs_|ghu_|github_pat_|sk-|sk_live_|rk_live_|xox[abpr]-|glpat-|AIza)[A-Za-z0-9_\-]{8,}|AKIA[0-9A-Z]{16}"
-)
 SECRET_WORDS = re.compile(r"(authorization|token|secret|password|api[-_]?key|private[-_]?key|credential)", re.I)
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_VALUE = 4096
 EXAMPLE = "{my-api: {type: http, url: 'https://mcp.example.com/mcp', headers: {Authorization: 'Bearer ${MY_API_TOKEN}'}}}"
 
 
@@ -54,27 +60,49 @@ def _strings_of(entry: Mapping) -> list[tuple[str, str]]:
 
 
 def _secret_problem(name: str, where: str, value: str) -> str:
+    """A problem with one string of an entry: syntax Claude Code does not expand, a control
+    character, a size no environment holds, or a secret (extensions/secrets.py)."""
+    if CONTROL.search(value):
+        return f"custom_mcp_servers: {name}.{where} holds a line break or control character. Give one plain line."
+    if len(value) > MAX_VALUE:
+        return f"custom_mcp_servers: {name}.{where} is {len(value)} characters long; keep it to {MAX_VALUE}."
     if WRONG_REFERENCE.search(value):
         return (
             f"custom_mcp_servers: {name}.{where} uses a variable syntax Claude Code does not expand. "
             "Write ${VAR} (or ${VAR:-default})."
         )
-    if re.search(r"://[^/@\s:]*:(?!\$\{)[^/@\s]+@", value):
+    if found := secrets.secret_in(value):
         return (
-            f"custom_mcp_servers: {name}.{where} has a password in a URL. "
-            "Write the URL with ${VAR} references, e.g. postgres://app:${DB_PASSWORD}@host/db."
+            f"custom_mcp_servers: {name}.{where} holds {found}. Put it in the cloud environment's variables "
+            "and write ${VAR} here (e.g. postgres://app:${DB_PASSWORD}@host/db, or 'Bearer ${MY_TOKEN}')."
         )
-    if TOKEN_SHAPES.search(value):
-        return (
-            f"custom_mcp_servers: {name}.{where} holds what looks like a literal credential. "
-            "Put it in the cloud environment's variables and write ${VAR} here."
-        )
-    literal = VAR_REFERENCE.sub("", value).replace("Bearer", "").replace("Basic", "").strip()
-    if SECRET_WORDS.search(where.split(".", 1)[-1]) and literal:
+    key = where.split(".", 1)[-1]
+    secret_key = SECRET_WORDS.search(key) or (where.startswith("headers.") and secrets.credential_header(key))
+    flag = re.match(r"--?([A-Za-z0-9_-]+)=(.*)", value) if where.startswith("args") else None
+    if flag and SECRET_WORDS.search(flag.group(1)) and secrets.literal_part(flag.group(2)):
+        secret_key, value = True, flag.group(2)
+    if secret_key and secrets.literal_part(value):
         return (
             f"custom_mcp_servers: {name}.{where} is a secret and must be a ${{VAR}} reference "
             "(e.g. 'Bearer ${MY_TOKEN}'), never a literal value."
         )
+    return ""
+
+
+def _url_problem(name: str, url: object) -> str:
+    """https, or http to this machine only; no credentials in the URL. Parsed, not matched:
+    http://localhost:@evil.example is evil.example."""
+    try:
+        parts = urlsplit(url) if isinstance(url, str) and url.strip() == url else None
+        host = parts.hostname if parts else None
+    except ValueError:
+        parts = host = None
+    if parts is None or not host or parts.scheme not in ("https", "http") or (
+            parts.scheme == "http" and host not in LOCAL_HOSTS):
+        return f"custom_mcp_servers: {name} needs a url starting with https:// (http:// only for localhost), got {url!r}."
+    if parts.username is not None or parts.password is not None:
+        return (f"custom_mcp_servers: {name}.url carries credentials before the host ({url!r}). Send them in a "
+                "header instead: headers: {Authorization: 'Bearer ${MY_TOKEN}'}.")
     return ""
 
 
@@ -84,7 +112,7 @@ def _entry_problem(name: str, entry: object) -> str:
     kind = entry.get("type", "stdio" if "url" not in entry else None)
     if kind is None:
         return f"custom_mcp_servers: {name} has a url but no type; Claude Code would read it as stdio. Add type: http (or sse)."
-    if kind not in ALLOWED_KEYS:
+    if not isinstance(kind, str) or kind not in ALLOWED_KEYS:
         return f"custom_mcp_servers: {name} has type {kind!r}. Use stdio, http or sse."
     unknown = sorted(set(entry) - ALLOWED_KEYS[kind])
     if unknown:
@@ -96,9 +124,8 @@ def _entry_problem(name: str, entry: object) -> str:
         if not isinstance(args, list) or not all(isinstance(a, (str, int, float)) for a in args):
             return f"custom_mcp_servers: {name}.args must be a list of strings."
     else:
-        url = entry.get("url")
-        if not isinstance(url, str) or not re.match(r"(https://|http://(localhost|127\.0\.0\.1)[:/])[^\s]+$", url):
-            return f"custom_mcp_servers: {name} needs a url starting with https:// (http:// only for localhost), got {url!r}."
+        if problem := _url_problem(name, entry.get("url")):
+            return problem
     for table in ("env", "headers"):
         values = entry.get(table, {})
         if not isinstance(values, Mapping) or not all(isinstance(v, (str, int, float)) for v in values.values()):
@@ -115,7 +142,7 @@ def custom_mcp_servers_problem(custom: object, selected: list[str] | None = None
     if not isinstance(custom, Mapping):
         return f"custom_mcp_servers: expected a mapping of name to entry, e.g. {EXAMPLE}."
     for name, entry in custom.items():
-        if not isinstance(name, str) or not SERVER_NAME.fullmatch(name):
+        if not isinstance(name, str) or not SERVER_NAME.fullmatch(name) or len(name) > 64:
             return f"custom_mcp_servers: {name!r} is not a valid server name. Use letters, digits, - and _."
         if name in RESERVED_NAMES:
             return f"custom_mcp_servers: {name!r} is reserved by Claude Code. Pick another name."

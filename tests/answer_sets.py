@@ -92,7 +92,8 @@ ANSWER_SETS: dict[str, dict] = {
         "project_description": HOSTILE[:300],
         "stacks": ["python", "node", "go"],
         "services": ["postgresql"],
-        "env_vars": {"HOSTILE": HOSTILE, "MULTILINE": "one\ntwo\n$(id)", "EMPTY": ""},
+        # (A value with a line break is refused since 0.7.0: tests/test_hostile_answers.py.)
+        "env_vars": {"HOSTILE": HOSTILE, "EMPTY": ""},
         "custom_mcp_servers": {
             "weird": {"command": "node", "args": [HOSTILE, "--", "$(id)"], "env": {"NOTE": HOSTILE}},
         },

@@ -21,7 +21,7 @@ BAD_ANSWERS = [
     ("cli_tools", ["prettier"], ["cli_tools", "manager:package[@version]"]),
     ("cli_tools", ["brew:jq"], ["cli_tools", "npm, uv, pip, cargo, go, gem, apt"]),
     ("cli_tools", ["npm:Bad Name"], ["cli_tools", "not a valid npm package name"]),
-    ("cli_tools", ["npm:x@1.0;rm -rf /"], ["cli_tools", "not a version"]),
+    ("cli_tools", ["npm:x@1.0;rm -rf /"], ["cli_tools", "is not a npm version"]),
     ("cli_tools", ["apt:jq$(id)"], ["cli_tools", "not a valid apt package name"]),
     ("cli_tools", ["go:gopls"], ["cli_tools", "go package name"]),
     ("cli_tools", ["npm:x", "npm:x@2"], ["cli_tools", "listed twice"]),
@@ -29,7 +29,7 @@ BAD_ANSWERS = [
     ("env_vars", {"lower": "x"}, ["env_vars", "not a valid name"]),
     ("env_vars", {"GITHUB_TOKEN": "x"}, ["env_vars", "secret", "environment variables"]),
     ("env_vars", {"DB_PASSWORD": "x"}, ["env_vars", "secret"]),
-    ("env_vars", {"CLAUDE_CODE_REMOTE": "true"}, ["env_vars", "ignores"]),
+    ("env_vars", {"CLAUDE_CODE_REMOTE": "true"}, ["env_vars", "CLAUDE_CODE_REMOTE is refused"]),
     ("env_vars", {"NESTED": {"a": 1}}, ["env_vars", "single string"]),
     ("env_vars", ["A=1"], ["env_vars", "expected a mapping"]),
     ("custom_mcp_servers", {"api": {"url": "https://x.example/mcp"}}, ["custom_mcp_servers", "no type", "type: http"]),
@@ -148,7 +148,7 @@ def test_json_documents_round_trip_any_value(env):
 @pytest.mark.parametrize(
     ("question", "value", "words"),
     [
-        ("env_vars", {"PATH": "/evil"}, ["env_vars", "PATH", "must not be set"]),
+        ("env_vars", {"PATH": "/evil"}, ["env_vars", "PATH", "is refused"]),
         ("env_vars", {"LD_PRELOAD": "/x.so"}, ["env_vars", "LD_PRELOAD"]),
         ("custom_mcp_servers", {"a": {"type": "http", "url": "http://example.com/mcp"}}, ["https://"]),
         ("custom_mcp_servers", {"db": {"command": "x", "env": {"DATABASE_URL": "postgres://u:pw@h/db"}}},

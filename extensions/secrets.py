@@ -1,0 +1,112 @@
+"""Does an answer put a secret into a committed file? One answer to that, for every question.
+
+settings.json, .mcp.json and CLAUDE.md are committed, and the cloud environment's variables
+are where secrets go (a file names them as ${VAR}). So a value is refused when it holds:
+
+- a credential of a known shape (GitHub, Anthropic and OpenAI, Stripe, Slack, AWS, GitLab,
+  Google, JWTs, PEM private keys);
+- a long random-looking string (high Shannon entropy over a token alphabet), which is what
+  most other credentials look like;
+- a URL with a password in its userinfo, or a query parameter that carries a credential
+  (its name says so, or its value is one of the above); URLs are parsed, not matched;
+- any of those as the literal default of a reference, `${VAR:-literal}`.
+
+`secret_in(value)` says which, or "". `credential_header(name)` says whether a header
+carries credentials, whatever its value looks like.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from urllib.parse import parse_qsl, urlsplit
+
+TOKEN_SHAPES = re.compile(
+    r"(ghp_|gho_|ghs_|ghu_|ghr_|github_pat_|sk-ant-|sk-proj-|sk-|sk_live_|sk_test_|rk_live_|xox[abpr]-|glpat-|AIza)"
+    r"[A-Za-z0-9_\-]{8,}"
+    r"|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}"
+    r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"  # a JWT
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+)
+# A reference Claude Code expands, with an optional literal default: ${VAR} or ${VAR:-default}.
+REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+SECRET_WORDS = re.compile(r"(auth|token|secret|passw|pwd|api[-_]?key|apikey|private[-_]?key|credential|session|signature|sig$|key$)",
+                          re.IGNORECASE)
+CREDENTIAL_HEADERS = re.compile(r"^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-.*|x-.*-token|x-.*-key"
+                                r"|x-access-token|private-token)$", re.IGNORECASE)
+RANDOM_RUN = re.compile(r"[A-Za-z0-9+/=_\-]{20,}")
+# A generated key switches between lower case, upper case and digits at about every other
+# character, and spreads over many symbols; words, CamelCase names and versions do neither.
+# (Random base62 switches at about 0.6 of its characters, CamelCase at under 0.45.) Hex keys,
+# two kinds of character only, are told by their length instead.
+SWITCH_RATE = 0.45
+ENTROPY_LIMIT = 3.5
+HEX_KEY = re.compile(r"(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{32,}|(?=[0-9A-F]*[A-F])(?=[0-9A-F]*[0-9])[0-9A-F]{32,}")
+
+
+def entropy(text: str) -> float:
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def _kind(char: str) -> str:
+    return "d" if char.isdigit() else "u" if char.isupper() else "l" if char.islower() else "o"
+
+
+def looks_random(text: str) -> bool:
+    """A run of 20 or more token characters that reads as a generated key, not as words."""
+    if HEX_KEY.search(text):
+        return True
+    for run in RANDOM_RUN.findall(text):
+        letters = "".join(char for char in run if char.isalnum())
+        if len(letters) < 20 or len({_kind(char) for char in letters}) < 2:
+            continue
+        switches = sum(_kind(a) != _kind(b) for a, b in zip(letters, letters[1:])) / (len(letters) - 1)
+        if switches >= SWITCH_RATE and entropy(letters) >= ENTROPY_LIMIT:
+            return True
+    return False
+
+
+def credential_header(name: str) -> bool:
+    return bool(CREDENTIAL_HEADERS.match(name.strip()))
+
+
+def _in_url(value: str) -> str:
+    for candidate in re.findall(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+", value):
+        try:
+            parts = urlsplit(candidate)
+            password = parts.password
+        except ValueError:
+            return "a URL that cannot be parsed"
+        if password and not REFERENCE.fullmatch(password):
+            return "a password in a URL"
+        for name, item in parse_qsl(parts.query, keep_blank_values=True):
+            if REFERENCE.fullmatch(item) or not item:
+                continue
+            if SECRET_WORDS.search(name) or TOKEN_SHAPES.search(item) or looks_random(item):
+                return f"a credential in the URL's query ({name}=)"
+    return ""
+
+
+def _literal(value: str) -> str:
+    if TOKEN_SHAPES.search(value):
+        return "what looks like a literal credential"
+    if found := _in_url(value):
+        return found
+    if looks_random(REFERENCE.sub("", value)):
+        return "a long random-looking string, as keys and tokens are"
+    return ""
+
+
+def secret_in(value: str) -> str:
+    """What kind of secret `value` holds, or "" when it holds none."""
+    for match in REFERENCE.finditer(value):
+        if match.group(2) and (found := _literal(match.group(2))):
+            return f"{found} as the default of ${{{match.group(1)}}}"
+    return _literal(value)
+
+
+def literal_part(value: str) -> str:
+    """What is left of a value once its ${VAR} references (and Bearer/Basic) are taken out."""
+    return REFERENCE.sub("", value).replace("Bearer", "").replace("Basic", "").replace("Token", "").strip()
