@@ -93,6 +93,15 @@ def generate(template: Path, destination: Path, answers: Mapping | None = None, 
     return destination
 
 
+def add_team_entries(project: Path) -> None:
+    """The team's own allow rule and env var in settings.json, as a team adds them."""
+    settings_file = project / ".claude" / "settings.json"
+    settings = json.loads(settings_file.read_text())
+    settings["permissions"]["allow"].append("Bash(make lint:*)")
+    settings["env"]["TEAM_FLAG"] = "1"
+    settings_file.write_text(json.dumps(settings, indent=2) + "\n")
+
+
 def copy_at(template: Path, destination: Path, answers: Mapping, files: Mapping | None = None, **kwargs) -> Path:
     """A team's repository: its own `files`, then the template copied at 1.0.0 (as project
     "team", unless `answers` says otherwise) and committed."""

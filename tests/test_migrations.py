@@ -18,7 +18,7 @@ import pytest
 import yaml
 from packaging.version import Version
 
-from helpers import ANSWERS_FILE, ROOT, CloudSession, generate, git, git_save, snapshot_template, update
+from helpers import ANSWERS_FILE, ROOT, CloudSession, add_team_entries, generate, git, git_save, snapshot_template, update
 from scripts.release import ReleaseError, recorded, restore_tags
 from extensions.claude_json import bootstrap_hook_timeout
 from tasks.migrations import v0_2_0
@@ -133,10 +133,7 @@ def test_team_rules_survive_the_0_2_0_reordering_of_permissions(releases, tmp_pa
     project.mkdir()
     generate(releases, project, {"project_name": "team", "stacks": ["python", "node"]}, vcs_ref="0.1.0")
     settings_file = project / ".claude" / "settings.json"
-    settings = json.loads(settings_file.read_text())
-    settings["permissions"]["allow"].append("Bash(make lint:*)")
-    settings["env"]["TEAM_FLAG"] = "1"
-    settings_file.write_text(json.dumps(settings, indent=2) + "\n")
+    add_team_entries(project)
     git_save(project, "team rules")
     update(project)
     after = json.loads(settings_file.read_text())

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ANSWERS_FILE, copy_at, git, git_save
+from helpers import ANSWERS_FILE, add_team_entries, copy_at, git, git_save
 
 COPIER = shutil.which("copier", path=str(Path(sys.executable).parent))
 STASH = ".claude/state/update-team-entries.json"
@@ -24,11 +24,7 @@ MARKER = ".claude/state/update-in-progress"
 def team_project(versions: Path, destination: Path) -> Path:
     """A project at 1.0.0 with the team's own entries (which an update sets aside)."""
     project = copy_at(versions, destination, {"stacks": ["python"], "mcp_servers": ["github"]})
-    settings_file = project / ".claude" / "settings.json"
-    settings = json.loads(settings_file.read_text())
-    settings["permissions"]["allow"].append("Bash(make lint:*)")
-    settings["env"]["TEAM_FLAG"] = "1"
-    settings_file.write_text(json.dumps(settings, indent=2) + "\n")
+    add_team_entries(project)
     git_save(project, "the team's entries")
     return project
 
