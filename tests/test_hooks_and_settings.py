@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -90,14 +91,56 @@ def edit_of(path: Path) -> dict:
 def test_format_hook_formats_with_the_projects_own_formatter(hook_project):
     project, bin_dir, log = hook_project
     build_file_tree(project, {"pyproject.toml": "[tool.ruff]\nline-length = 100\n", "app.py": "x=1\n",
-                              "Gemfile": "", ".rubocop.yml": "", "main.go": "package main\n"})
+                              "Gemfile": "", ".rubocop.yml": "", "main.go": "package main\n",
+                              ".claude/hooks/format-on-edit.trusted": "rubocop\n"})
     for name in ("app.py", "Gemfile", "main.go"):
         assert run_hook(project, bin_dir, edit_of(project / name)).returncode == 0
     assert log.read_text().splitlines() == [
-        f"ruff format --quiet {project}/app.py",
-        f"rubocop --autocorrect --format quiet {project}/Gemfile",
-        f"gofmt -w {project}/main.go",
+        f"ruff format --quiet -- {project}/app.py",
+        f"rubocop --autocorrect --format quiet -- {project}/Gemfile",
+        f"gofmt -w -- {project}/main.go",
     ]
+
+
+def test_format_hook_runs_a_formatter_whose_config_is_code_only_when_trusted(hook_project):
+    project, bin_dir, log = hook_project
+    build_file_tree(project, {"Gemfile": "", ".rubocop.yml": "require: ./evil.rb\n",
+                              "node_modules/.bin/prettier": "", "app.js": "x\n"})
+    for name in ("Gemfile", "app.js"):
+        assert run_hook(project, bin_dir, edit_of(project / name)).returncode == 0
+    assert not log.exists(), "RuboCop or Prettier ran a config that can be code, untrusted"
+    (project / ".claude/hooks/format-on-edit.trusted").write_text("prettier\n")
+    run_hook(project, bin_dir, edit_of(project / "app.js"))
+    assert log.read_text().splitlines() == [f"prettier --write --log-level warn -- {project}/app.js"]
+
+
+def test_format_hook_formats_nothing_outside_the_project(hook_project, tmp_path):
+    project, bin_dir, log = hook_project
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "victim.go").write_text("package x\n")
+    (project / "link.go").symlink_to(outside / "victim.go")
+    (project / "linked").symlink_to(outside, target_is_directory=True)
+    for path in (outside / "victim.go", project / "link.go", project / "linked" / "victim.go",
+                 project / ".." / "elsewhere" / "victim.go"):
+        assert run_hook(project, bin_dir, edit_of(path)).returncode == 0
+    assert not log.exists(), "a file outside the project was formatted"
+
+
+def test_format_hook_passes_a_dash_named_file_as_a_file(hook_project):
+    project, bin_dir, log = hook_project
+    (project / "-w.go").write_text("package main\n")
+    run_hook(project, bin_dir, edit_of(project / "-w.go"))
+    assert log.read_text().splitlines() == [f"gofmt -w -- {project}/-w.go"]
+
+
+def test_format_hook_stops_a_formatter_that_hangs(hook_project):
+    project, bin_dir, _ = hook_project
+    (bin_dir / "gofmt").write_text("#!/usr/bin/env bash\nsleep 120\n")
+    (project / "main.go").write_text("package main\n")
+    started = time.monotonic()
+    assert run_hook(project, bin_dir, edit_of(project / "main.go")).returncode == 0
+    assert time.monotonic() - started < 20
 
 
 def test_format_hook_leaves_projects_without_a_formatter_alone(hook_project):
