@@ -140,8 +140,7 @@ def redis_url_answers(session: CloudSession) -> str:
 
 @pytest.fixture(scope="module")
 def demo(debian_packages, template_repo, tmp_path_factory):
-    """Project "demo" with both services, and its first session: (session, hook message,
-    postgres start time, redis run id)."""
+    """Project "demo" with both services, and its first session: (session, the hook's message)."""
     root = tmp_path_factory.mktemp("real-services")
     project = generate(template_repo, root / "project", {
         "project_name": "demo", "services": ["postgresql", "redis"], "background_install": False,
