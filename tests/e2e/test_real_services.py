@@ -96,6 +96,7 @@ def debian_packages():
     wait_until(lambda: system("pg_isready", "--quiet", "--host=127.0.0.1", check=False).returncode == 0,
                "PostgreSQL to accept connections")
     as_postgres("DROP DATABASE IF EXISTS demo")
+    as_postgres("DROP DATABASE IF EXISTS shop")
     as_postgres("ALTER USER postgres PASSWORD NULL")
     stop_services()
     yield
@@ -183,6 +184,25 @@ def test_a_service_that_died_between_sessions_is_started_again(demo):
     assert message.startswith("cloud-init: postgresql ok, redis ok"), message + "\n" + session.result()
     assert database_url_answers(session) != postgres_started
     assert redis_url_answers(session) != redis_run
+
+
+def test_in_the_background_a_second_project_shares_the_services(debian_packages, template_repo, tmp_path):
+    # The default mode: the hook returns at once and a Bash command waits (--wait). The VM's
+    # services may already run for another project: starting them again is harmless.
+    project = generate(template_repo, tmp_path / "project",
+                       {"project_name": "shop", "services": ["postgresql", "redis"]})
+    session = real_session(project, tmp_path / "session")
+    path = f"{session.bin}:{SESSION_PATH}"
+    started = session.run(PATH=path)
+    assert started.returncode == 0, started.stderr
+    message = session.hook_output(started)["systemMessage"]
+    assert message == "cloud-init: installing postgresql and redis in the background.", message
+    waited = session.run("--wait", PATH=path)
+    assert waited.returncode == 0, waited.stderr + session.result()
+    assert session.result().startswith("ready: cloud-init: postgresql ok, redis ok"), session.result()
+    url = session.exports("DATABASE_URL")["DATABASE_URL"]
+    assert system("psql", url, "--no-psqlrc", "-tAc", "SELECT current_database()").stdout.strip() == "shop"
+    assert system("redis-cli", "-u", session.exports("REDIS_URL")["REDIS_URL"], "ping").stdout.strip() == "PONG"
 
 
 @contextlib.contextmanager
