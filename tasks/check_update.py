@@ -1,7 +1,8 @@
 """After `copier update`: find what the merge could not settle, and fail loudly.
 
 Copier exits 0 even when a file has conflicts, so this task makes them visible: unmerged
-paths, conflict markers, `.rej` files and JSON that no longer parses. It prints the
+paths, conflict markers, `.rej` files, JSON that no longer parses or holds a key twice, and
+the team's JSON entries left set aside. It prints the
 files that need attention and exits 1, which makes `copier update` (and so a fleet
 workflow) fail. It only reads, so it is safe to run the three times Copier runs tasks
 during an update; in Copier's temporary copies (no git repository) it does nothing.
@@ -25,6 +26,15 @@ def git(*args: str) -> list[str]:
     return [line for line in result.stdout.split("\0" if "-z" in args else "\n") if line] if result.returncode == 0 else []
 
 
+def _unique_keys(pairs: list) -> dict:
+    """A key twice in one JSON object: Claude Code would read only the last."""
+    keys = [key for key, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise ValueError(f"the key {key!r} twice in one object")
+    return dict(pairs)
+
+
 def problems(root: Path) -> dict[str, str]:
     found: dict[str, str] = {}
     for path in git("diff", "--name-only", "--diff-filter=U", "-z"):
@@ -44,9 +54,11 @@ def problems(root: Path) -> dict[str, str]:
         file = root / path
         if file.is_file() and path not in found and not path.startswith(".claude/state/"):
             try:
-                json.loads(file.read_text(encoding="utf-8"))
+                json.loads(file.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
             except ValueError as error:
                 found[path] = f"invalid JSON ({error})"
+    if (root / STASH).exists():  # json_ownership.py could not put the team's entries back
+        found[STASH] = "your own JSON entries, set aside for the merge: add them back to their files, then delete this"
     for path in JSON_FILES:  # say where the team's own entries are, so no one redoes them
         if path in found:
             found[path] += (f"; your own entries are set aside in {STASH}" if (root / STASH).exists()

@@ -45,6 +45,20 @@ def _ownership():
     return module
 
 
+def _unique_keys(pairs: list) -> dict:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"duplicate key {next(k for k in keys if keys.count(k) > 1)!r}")
+    return dict(pairs)
+
+
+def loads(text: str) -> object:
+    """json.loads, but a key twice in one object is an error, not the last one winning: a
+    merge can leave a key twice (both sides of a conflict, say), and reading that as one
+    would drop the other silently."""
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
 def _write(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -78,15 +92,20 @@ def _union(a: object, b: object) -> object:
     return {key: _union(a.get(key), b.get(key)) for key in [*a, *(k for k in b if k not in a)]}
 
 
+def _mcp_module(ownership):
+    """extensions/mcp.py of this release, loaded once per ownership module."""
+    if not hasattr(ownership, "mcp_module"):
+        ownership.mcp_module = ownership._load_sibling("mcp")
+    return ownership.mcp_module
+
+
 def _reference(kind: str, answers: dict, ownership) -> dict:
     """A document in the template's own key order for these answers: the bootstrap hook and
     every starter hook, the profile's keys, the answers' env vars and MCP servers."""
     claude_json = ownership._claude_json
     servers: dict = {}
     try:
-        if not hasattr(ownership, "mcp_for_order"):  # loaded once per ownership module
-            ownership.mcp_for_order = ownership._load_sibling("mcp")
-        mcp = ownership.mcp_for_order
+        mcp = _mcp_module(ownership)
         servers = mcp.mcp_document(answers.get("mcp_servers") or [], answers.get("custom_mcp_servers") or {})["mcpServers"]
     except Exception:  # noqa: BLE001 (an answer this release's catalog lacks: no order for servers)
         servers = {}
@@ -110,7 +129,7 @@ def split_text(kind: str, text: str, answers: dict, ownership=None) -> tuple[dic
     is not a JSON object (then the file goes through the merge as it is)."""
     ownership = ownership or _ownership()
     try:
-        document = json.loads(text)
+        document = loads(text)
     except ValueError:
         return None
     if not isinstance(document, dict):
@@ -140,6 +159,9 @@ def before_texts(texts: dict, answers: dict, ownership=None) -> tuple[dict, dict
             lines.append(f"copier-claude-cloud: {FILES[kind]} was reformatted before the merge: 2-space indent and "
                          "the template's key order, as the template writes it, so its layout does not conflict. "
                          "No entry changed.")
+        changes = _team_changes(kind, template, answers, ownership)
+        if changes:
+            team.setdefault("changes", {})[kind] = changes
         if kind == "settings":
             team["settings"] = theirs
             merge[kind] = _dumps(template)
@@ -163,13 +185,18 @@ def after_texts(texts: dict, team: dict, ownership=None) -> tuple[dict, set, set
     joins = {"settings": ownership.join_settings, "mcp": ownership.join_mcp}
     out, conflicted, failed = {}, set(), set()
     for kind in ("settings", "mcp"):
-        if kind not in team:
+        changes = team.get("changes", {}).get(kind)
+        if kind not in team and not changes:
             continue
-        joined = rejoin_text(texts.get(kind), team[kind], joins[kind])
+        joined = rejoin_text(texts.get(kind), team.get(kind, EMPTY[kind]), joins[kind],
+                             lambda data, kind=kind, changes=changes: _redo(kind, data, changes))
         if joined is None:
             failed.add(kind)
             continue
-        out[kind], conflict = joined
+        text, conflict = joined
+        if kind not in team and not conflict:
+            continue  # nothing to put back, and nothing collided: the merged file as it is
+        out[kind] = text
         if conflict:
             conflicted.add(kind)
     return out, conflicted, failed
@@ -196,6 +223,87 @@ def before(answers: dict) -> None:
             subprocess.run(["git", "add", "--", str(path)], check=True)
     STASH.parent.mkdir(parents=True, exist_ok=True)
     _write(STASH, team)
+
+
+def _at_old_release(path: str, answers: dict) -> str | None:
+    """A file of the template at the release the answers record (`_commit`: a tag, or an
+    untagged build such as 0.3.0-2-g1a2b3c4), from the template clone Copier runs this
+    from; None when it cannot be read."""
+    commit = str(answers.get("_commit") or "")
+    source = Path(__file__).resolve().parent.parent
+    for ref in dict.fromkeys([commit, re.sub(r"^.*-g([0-9a-f]{7,40})$", r"\1", commit)]):
+        if not ref:
+            continue
+        shown = subprocess.run(["git", "-C", str(source), "show", f"{ref}:{path}"], capture_output=True, text=True)
+        if shown.returncode == 0:
+            return shown.stdout
+    return None
+
+
+def _old_servers(answers: dict, ownership) -> dict:
+    """The servers the old release wrote for these answers, by name: custom ones as the
+    answers hold them, catalog ones from the old release's catalog (None where unknown)."""
+    mcp = _mcp_module(ownership)
+    servers: dict = {}
+    catalog = None
+    if answers.get("mcp_servers"):
+        try:
+            catalog = yaml.safe_load(_at_old_release("extensions/data/mcp_catalog.yml", answers) or "")
+        except yaml.YAMLError:
+            catalog = None
+    for name in answers.get("mcp_servers") or []:
+        item = catalog.get(name) if isinstance(catalog, dict) else None
+        servers[name] = dict(item["entry"]) if isinstance(item, dict) and isinstance(item.get("entry"), dict) else None
+    for name, entry in (answers.get("custom_mcp_servers") or {}).items():
+        try:
+            servers[name] = mcp._clean_entry(entry)
+        except Exception:  # noqa: BLE001 (an entry this release cannot read: unknown)
+            servers[name] = None
+    return servers
+
+
+EMPTY = {"settings": {}, "mcp": {"mcpServers": {}}}
+# Where the entries are whose old values the answers give: env vars and MCP servers.
+CHANGEABLE = {"settings": "env", "mcp": "mcpServers"}
+
+
+def _team_changes(kind: str, template: dict, answers: dict, ownership) -> dict:
+    """The team's own changes to the template's env vars or MCP servers, judged against what
+    the old release wrote for these answers: {"deleted": [names], "edited": {name: value}}.
+    Copier's line merge may settle a change of the release's to the same entry without a
+    conflict (a deleted entry comes back, or an edited one goes); `after` then shows both."""
+    if kind == "settings":
+        env_value = ownership._claude_json._env_value
+        old = {name: env_value(value) for name, value in (answers.get("env_vars") or {}).items()}
+    else:
+        old = _old_servers(answers, ownership)
+    current = template.get(CHANGEABLE[kind])
+    current = current if isinstance(current, dict) else {}
+    changes: dict = {}
+    deleted = [name for name in old if name not in current]
+    edited = {name: value for name, value in current.items() if old.get(name) is not None and old[name] != value}
+    if deleted:
+        changes["deleted"] = deleted
+    if edited:
+        changes["edited"] = edited
+    return changes
+
+
+def _redo(kind: str, data: dict, changes: dict | None) -> dict:
+    """`data` (a merged file) with the team's changes to template entries made again."""
+    if not changes:
+        return data
+    key = CHANGEABLE[kind]
+    entries = data.get(key)
+    if not isinstance(entries, dict):
+        if not changes.get("edited"):
+            return data
+        entries = {}
+    entries = dict(entries)
+    for name in changes.get("deleted", []):
+        entries.pop(name, None)
+    entries.update(changes.get("edited", {}))
+    return {**data, key: entries}
 
 
 def _names_servers(answers: dict) -> bool:
@@ -235,7 +343,7 @@ def _dumps(data: dict) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def rejoin_text(text: str | None, team: dict, join) -> tuple[str, bool] | None:
+def rejoin_text(text: str | None, team: dict, join, redo=None) -> tuple[str, bool] | None:
     """(the file's text with the team's part put back, whether it has conflicts); None if it
     cannot be done (then the stash keeps the team's part). `text` None: the merge left no file.
 
@@ -244,13 +352,15 @@ def rejoin_text(text: str | None, team: dict, join) -> tuple[str, bool] | None:
     colliding template entries), so resolving the conflict either way keeps the team's part.
     Where an env var or MCP server of the team's has the name of one the new answers write
     with another value, that is a conflict too: the team's value on the "before updating"
-    side, the answers' on the "after updating" side."""
+    side, the answers' on the "after updating" side. So is a change of the team's to a
+    template entry that the merge did not keep: `redo` makes the team's changes again on the
+    "before updating" side."""
     labels = ("before updating", "after updating")
     if text is None:
         sides = [{"mcpServers": {}}] * 2
     elif not CONFLICT.search(text):
         try:
-            data = json.loads(text)
+            data = loads(text)
         except ValueError:
             return None
         if not isinstance(data, dict):
@@ -261,13 +371,14 @@ def rejoin_text(text: str | None, team: dict, join) -> tuple[str, bool] | None:
         sides = []
         for side in (1, 2):
             try:
-                data = json.loads(_side(text, side))
+                data = loads(_side(text, side))
             except ValueError:
                 return None
             if not isinstance(data, dict):
                 return None
             sides.append(data)
-    ours, theirs = _dumps(join(sides[0], team, prefer_team=True)), _dumps(join(sides[1], team))
+    ours = _dumps(join(redo(sides[0]) if redo else sides[0], team, prefer_team=True))
+    theirs = _dumps(join(sides[1], team))
     if ours == theirs:
         return ours, False
     return _with_conflicts(ours, theirs, labels), True
