@@ -1,11 +1,12 @@
 """After `copier update`: find what the merge could not settle, and fail loudly.
 
 Copier exits 0 even when a file has conflicts, so this task makes them visible: unmerged
-paths, conflict markers, `.rej` files, JSON that no longer parses or holds a key twice, and
-the team's JSON entries left set aside. It prints the
-files that need attention and exits 1, which makes `copier update` (and so a fleet
-workflow) fail. It only reads, so it is safe to run the three times Copier runs tasks
-during an update; in Copier's temporary copies (no git repository) it does nothing.
+paths, conflict markers, `.rej` files, a release's new file beside a team's own file of the
+same name (`.copier-new`), JSON that no longer parses or holds a key twice, and the team's
+JSON entries left set aside. It prints the files that need attention and exits 1, which
+makes `copier update` (and so a fleet workflow) fail. It only reads, so it is safe to run
+the three times Copier runs tasks during an update; in Copier's temporary copies (no git
+repository) it does nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 MARKER = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
 JSON_FILES = (".claude/settings.json", ".mcp.json")
 STASH = ".claude/state/update-team-entries.json"  # tasks/json_ownership.py's
+NEW_FILE = ".copier-new"  # tasks/team_files.py's: a release's file beside the team's own
 
 
 def git(*args: str) -> list[str]:
@@ -44,6 +46,9 @@ def problems(root: Path) -> dict[str, str]:
         file = root / path
         if path.endswith(".rej"):
             found[path] = "rejected hunk: merge it by hand, then delete the file"
+        elif path.endswith(NEW_FILE):
+            found[path] = (f"this release's new template file; your own {path.removesuffix(NEW_FILE)} is kept as it "
+                           "was: take what you want from this one, then delete it")
         elif file.is_file() and file.stat().st_size < 2_000_000:
             try:
                 if MARKER.search(file.read_text(encoding="utf-8")):

@@ -385,6 +385,26 @@ def sides(text: str | None) -> list[dict | None] | None:
     return parsed
 
 
+def simulate_update(scratch: Path, old: dict, new: dict, project: dict) -> tuple[dict, set, dict, set]:
+    """An update of the project's files ({"settings": text, "mcp": text or None}) from the
+    release `old` to `new`: the before stage, Copier's merge of each file, the after stage.
+    Returns (the files after it, the files check_update.py reports, the stash, the kinds
+    whose team part stayed in the stash)."""
+    (old_settings, old_mcp), (new_settings, new_mcp) = render(old), render(new)
+    to_merge, stash, _ = json_ownership.before_texts(project, answers_of(old), ownership)
+    merged = {
+        "settings": copier_merge(scratch, text_of(old_settings), to_merge["settings"], text_of(new_settings)),
+        "mcp": copier_merge(scratch, text_of(old_mcp), to_merge["mcp"], text_of(new_mcp)),
+    }
+    rejoined, _, failed = json_ownership.after_texts(merged, stash, ownership)
+    final = {**merged, **rejoined}
+    # What check_update.py reports: conflict markers, or JSON that does not parse or holds
+    # a key twice (and then the team's part is still in the stash, which it names).
+    reported = {kind for kind, text in final.items()
+                if text is not None and (check_update.MARKER.search(text) or sides(text) is None)} | failed
+    return final, reported, stash, failed
+
+
 @pytest.fixture(scope="module")
 def scratch():
     folder = Path(tempfile.mkdtemp(prefix="update-properties-"))
@@ -405,20 +425,8 @@ def test_no_team_entry_is_lost_and_every_collision_is_reported(scratch, data):
     project = {"settings": laid_out(team_settings, layout), "mcp": laid_out(team_mcp, layout)}
     note(f"project files: {json.dumps(project, indent=1)}")
 
-    # The update: the before stage, Copier's merge of each file, the after stage.
-    to_merge, stash, _ = json_ownership.before_texts(project, answers0, ownership)
-    merged = {
-        "settings": copier_merge(scratch, text_of(old_settings), to_merge["settings"], text_of(new_settings)),
-        "mcp": copier_merge(scratch, text_of(old_mcp), to_merge["mcp"], text_of(new_mcp)),
-    }
-    rejoined, _, failed = json_ownership.after_texts(merged, stash, ownership)
-    final = {**merged, **rejoined}
+    final, reported, stash, failed = simulate_update(scratch, old, new, project)
     note(f"final files: {json.dumps(final, indent=1)}")
-
-    # What check_update.py reports: conflict markers, or JSON that does not parse (and then
-    # the team's part is still in the stash, which it names).
-    reported = {kind for kind, text in final.items()
-                if text is not None and (check_update.MARKER.search(text) or sides(text) is None)} | failed
     both = {kind: sides(text) or [None, None] for kind, text in final.items()}
 
     # 1. No team entry is lost: each is in its file, on the "before updating" side of any
