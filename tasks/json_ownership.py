@@ -8,14 +8,22 @@ groups that run no template command, approvals and MCP servers not in the answer
 keys; extensions/ownership.py decides, as it does for a copy over a repository) is:
 
 before: set aside in the gitignored .claude/state/ and taken out of the files (and the
-        index, which Copier diffs), so the merge sees only template-owned content;
+        index, which Copier diffs), so the merge sees only template-owned content. What is
+        left is written as the template writes it (2-space indent, the template's key
+        order), so a file the team's editor reformatted does not conflict by its layout;
+        the update says when it did that.
 after:  appended again at the end of their lists and objects. Where the merge left conflict
         markers (the team and the release changed the same template-owned entry), they are
         appended to each side of the conflict, and the markers kept around what differs, so
         no team entry stays behind in the stash; check_update.py then fails the update.
 
 Ownership is decided with the answers that wrote the files (the answers file before the
-update). The team's edits to template-owned entries stay in the merge, as with any file.
+update). The team's edits to template-owned entries stay in the merge, as with any file;
+but a line merge can settle a collision on one without a conflict (two JSON blocks look
+alike), so the team's edits and deletions of the template's env vars and MCP servers, which
+the old answers say the values of, are recorded too, and `after` shows a conflict where the
+merge did not keep one. So does a team entry whose name the new answers write too.
+tests/test_update_properties.py holds all of it to: no team entry lost, every collision shown.
 Usage: json_ownership.py before|after ANSWERS_FILE (run by Copier in the project's folder).
 """
 

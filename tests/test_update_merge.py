@@ -59,9 +59,8 @@ def releases(tmp_path_factory) -> Path:
 
 # --- item 6: a reformatted settings.json -------------------------------------------------------
 
+# Indent alone, and sorted keys with another indent (test_update_properties.py tries more).
 LAYOUTS = {
-    "sorted keys": {"sort_keys": True, "indent": 2},
-    "four spaces": {"indent": 4},
     "tabs": {"indent": "\t"},
     "sorted keys, four spaces": {"sort_keys": True, "indent": 4},
 }
@@ -115,9 +114,8 @@ def test_normalising_keeps_a_team_key_where_the_team_put_it_in_a_template_entry(
 
 # --- item 7: a team file where a release adds a template file ---------------------------------
 
-@pytest.mark.parametrize("mode", [0o644, 0o755])
-def test_a_team_file_where_a_release_adds_one_is_kept_and_the_new_one_written_beside_it(releases, tmp_path, capfd,
-                                                                                        mode):
+def test_a_team_file_where_a_release_adds_one_is_kept_and_the_new_one_written_beside_it(releases, tmp_path, capfd):
+    mode = 0o755  # not the template's 0o644: the mode comes back too
     project = copy_at(releases, tmp_path / "project", {})
     ours = project / ".claude" / "commands" / "review.md"
     build_file_tree(project, {".claude/commands/review.md": "---\ndescription: Our review\n---\nOur steps.\n"})
