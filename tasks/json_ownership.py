@@ -114,7 +114,8 @@ def _reference(kind: str, answers: dict, ownership) -> dict:
     servers: dict = {}
     try:
         mcp = _mcp_module(ownership)
-        servers = mcp.mcp_document(answers.get("mcp_servers") or [], answers.get("custom_mcp_servers") or {})["mcpServers"]
+        document = mcp.mcp_document(answers.get("mcp_servers") or [], answers.get("custom_mcp_servers") or {})
+        servers = document["mcpServers"]
     except Exception:  # noqa: BLE001 (an answer this release's catalog lacks: no order for servers)
         servers = {}
     if kind == "mcp":

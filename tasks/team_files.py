@@ -78,7 +78,8 @@ def old_release_paths(commit: str) -> set[str] | None:
 
 def new_release_paths() -> set[str]:
     template = SOURCE / "template"
-    return template_paths([f"template/{p.relative_to(template).as_posix()}" for p in template.rglob("*") if p.is_file()])
+    files = [path for path in template.rglob("*") if path.is_file()]
+    return template_paths([f"template/{path.relative_to(template).as_posix()}" for path in files])
 
 
 def before(answers: dict) -> None:

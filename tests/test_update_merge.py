@@ -107,8 +107,8 @@ def test_normalising_keeps_a_team_key_where_the_team_put_it_in_a_template_entry(
                 "hooks": {"SessionStart": [{"hooks": [{"type": "command", "statusMessage": "Starting",
                                                        "command": "c", "timeout": 60}]}]}}
     assert json.dumps(json_ownership.normalise("settings", document, {}, ownership)) == json.dumps(document)
-    shuffled = {"hooks": document["hooks"], "env": {}, "permissions": {"defaultMode": "default", "deny": [], "allow": []},
-                "$schema": "x"}
+    shuffled = {"hooks": document["hooks"], "env": {},
+                "permissions": {"defaultMode": "default", "deny": [], "allow": []}, "$schema": "x"}
     assert json.dumps(json_ownership.normalise("settings", shuffled, {}, ownership)) == json.dumps(document)
 
 
@@ -227,7 +227,8 @@ def test_a_stash_left_behind_is_reported_by_the_check(tmp_path):
 def test_a_server_the_team_edited_and_the_release_removed_is_a_conflict(tmp_path):
     """The release removed the server the team edited, and added another whose URL line was
     the team's new line: git took both for one change, and the team's edit went silently."""
-    servers = {"search": {"type": "http", "url": "https://b.example.com/mcp"}, "docs": {"command": "tool-a", "args": []}}
+    servers = {"search": {"type": "http", "url": "https://b.example.com/mcp"},
+               "docs": {"command": "tool-a", "args": []}}
     old = release(servers=servers)
     new = release(servers={"team-tool": {"type": "http", "url": "https://a.example.com/mcp"}})
     settings_doc, mcp_doc = render(old)

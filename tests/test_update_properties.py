@@ -348,7 +348,8 @@ def template_entries(settings_doc: dict | None, mcp_doc: dict | None, env_names:
             found[("env", name)] = value
     for event, groups in settings_doc.get("hooks", {}).items():
         for group in groups:
-            commands = [hook.get("command") for hook in group.get("hooks", []) if hook.get("command") in TEMPLATE_COMMANDS]
+            commands = [hook.get("command") for hook in group.get("hooks", [])
+                        if hook.get("command") in TEMPLATE_COMMANDS]
             if commands:
                 found[("hook", event, commands[0])] = group
     for name in settings_doc.get("enabledMcpjsonServers", []):
@@ -421,7 +422,8 @@ def scratch():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_no_team_entry_is_lost_and_every_collision_is_reported(scratch, data):
     old = data.draw(releases(), label="old release")
