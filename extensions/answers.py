@@ -127,9 +127,6 @@ class AnswerChecks(Extension):
 
     def __init__(self, environment):
         super().__init__(environment)
-        environment.filters.update(
-            cli_tools_problem=cli_tools_problem,
-            env_vars_problem=env_vars_problem,
-            text_problem=text_problem,
-            parse_cli_tool=parse_cli_tool,
-        )
+        environment.filters.update({function.__name__: function for function in (
+            cli_tools_problem, env_vars_problem, text_problem, parse_cli_tool,
+        )})

@@ -84,9 +84,11 @@ def bootstrap_hook_timeout(background: bool, step_timeout: int) -> int:
     """Seconds Claude Code gives the SessionStart hook: more than all that can block it.
 
     In the background the hook only hashes, writes exports and starts a worker. In the
-    foreground it runs the steps in parallel, each at most step_timeout plus timeout's
-    10 s kill grace; a run that overlaps it waits for its lock no longer than that."""
-    return 60 if background else step_timeout + 10 + 60
+    foreground it runs two batches, the template's steps and then the team's (from
+    .claude/scripts/cloud-init.d/), each batch in parallel and each step at most
+    step_timeout plus timeout's 10 s kill grace; a run that overlaps it waits for its lock
+    no longer than one step."""
+    return 60 if background else 2 * (step_timeout + 10) + 60
 
 
 def hook_command(script: str) -> str:

@@ -183,10 +183,7 @@ class McpServers(Extension):
 
     def __init__(self, environment):
         super().__init__(environment)
-        environment.globals.update(
-            mcp_catalog=mcp_catalog,
-            mcp_choices=mcp_choices,
-            mcp_document=mcp_document,
-            mcp_requirements=mcp_requirements,
-        )
+        environment.globals.update({function.__name__: function for function in (
+            mcp_catalog, mcp_choices, mcp_document, mcp_requirements,
+        )})
         environment.filters["custom_mcp_servers_problem"] = custom_mcp_servers_problem

@@ -107,12 +107,9 @@ def project_stacks(context) -> list[dict]:
 
 @pass_context
 def project_services(context) -> list[dict]:
-    """One record per chosen service, in catalogue order; `uses_database` when it needs the
-    bootstrap's $database (a name made from project_name)."""
+    """One record per chosen service, in catalogue order."""
     chosen = context.get("services") or []
-    return [{"name": name, **service, "env": {key: catalogue.shell_path(value) for key, value in service["env"].items()},
-             "uses_database": "$database" in service["start"] + "".join(service["env"].values())}
-            for name, service in catalogue.services().items() if name in chosen]
+    return [{"name": name, **service} for name, service in catalogue.services().items() if name in chosen]
 
 
 def cli_managers() -> dict[str, dict]:
@@ -124,23 +121,6 @@ def cli_managers() -> dict[str, dict]:
 def chosen_managers(cli_tools) -> list[str]:
     """The managers the cli_tools answer uses, once each, in answer order."""
     return list(dict.fromkeys(str(spec).split(":", 1)[0] for spec in cli_tools or []))
-
-
-@pass_context
-def session_exports(context) -> list[tuple[str, str, str]]:
-    """What the bootstrap exports for these answers, in order, each once: ("var", NAME,
-    value) and ("path", "", folder), values in bash's spelling. Stacks first, then the CLI
-    tools' bin folders, then the services' URLs."""
-    exports = []
-    for stack in project_stacks(context):
-        exports += [("var", name, value) for name, value in stack["env"].items()]
-        exports += [("path", "", path) for path in stack["paths"]]
-    managers = cli_managers()
-    exports += [("path", "", managers[name]["bin"]) for name in chosen_managers(context.get("cli_tools"))
-                if managers.get(name, {}).get("bin")]
-    for service in project_services(context):
-        exports += [("var", name, value) for name, value in service["env"].items()]
-    return list(dict.fromkeys(exports))
 
 
 @pass_context
@@ -189,20 +169,9 @@ class StackView(Extension):
 
     def __init__(self, environment):
         super().__init__(environment)
-        environment.globals.update(
-            detect_stacks=detect_stacks,
-            detect_tool=detect_tool,
-            stack_choices=stack_choices,
-            tool_choices=tool_choices,
-            service_choices=service_choices,
-            project_stacks=project_stacks,
-            project_services=project_services,
-            cli_managers=cli_managers,
-            session_exports=session_exports,
-            chosen_managers=chosen_managers,
-            setup_managers=setup_managers,
-            needs_root=needs_root,
-            stack_tools=stack_tools,
-            active_hooks=active_hooks,
-            cloud_setup_needed=cloud_setup_needed,
-        )
+        environment.globals.update({function.__name__: function for function in (
+            detect_stacks, detect_tool, stack_choices, tool_choices, service_choices,
+            project_stacks, project_services, cli_managers,
+            chosen_managers, setup_managers, needs_root, stack_tools, active_hooks,
+            cloud_setup_needed,
+        )})

@@ -5,11 +5,18 @@ tasks/migrations/ holds one module per release that needs one, named for the rel
 module defines either or both of:
 
     before(answers: dict) -> dict      before Copier's merge; returns the answers to use
+    prepare(project_dir: Path, old_release: Callable[[], Path])
+                                       before Copier's merge, after every before(): moves
+                                       the team's edits out of a file the release replaces,
+                                       so the merge cannot conflict on it. old_release()
+                                       renders the release the project was generated from
+                                       (its answers as they were, at its `_commit`) into a
+                                       temporary folder, once, and returns that folder.
     after(project_dir: Path, answers)  after the merge; changes files, never the answers
 
 Only `before` changes answers: this script rewrites the answers file with what the last one
 returns (key order and header comments kept). `after` gets a copy of the answers, must
-return None, and must leave the answers file alone.
+return None, and must leave the answers file alone. `prepare` must leave it alone too.
 
 Which releases run: release R runs when released(FROM) < R <= released(TO), oldest first,
 each stage on its own. released(V) is V for a tag. Copier's version of an untagged commit
@@ -43,8 +50,13 @@ from types import ModuleType
 import yaml
 from packaging.version import InvalidVersion, Version
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import old_release  # noqa: E402  (a sibling: tasks/ is not a package in Copier's checkout)
+
 REGISTRY = Path(__file__).resolve().parent / "migrations"
+TEMPLATE = Path(__file__).resolve().parent.parent  # Copier's checkout of the template
 STAGES = ("before", "after")
+FUNCTIONS = ("before", "prepare", "after")
 
 
 class MigrationError(Exception):
@@ -99,8 +111,9 @@ def load(path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"copier_claude_cloud_migration_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    if not any(callable(getattr(module, stage, None)) for stage in STAGES):
-        raise MigrationError(f"{path} defines neither before(answers) nor after(project_dir, answers)")
+    if not any(callable(getattr(module, name, None)) for name in FUNCTIONS):
+        raise MigrationError(f"{path} defines none of before(answers), prepare(project_dir, old_release) "
+                             "and after(project_dir, answers)")
     return module
 
 
@@ -120,43 +133,59 @@ def changes(old: dict, new: dict) -> str:
 
 def run(stage: str, version_from: Version | str, version_to: Version | str, answers_file: Path,
         project_dir: Path, folder: Path = REGISTRY) -> list[Version]:
-    """Run `stage` of each release between the two versions; returns the releases that had one."""
+    """Run `stage` of each release between the two versions (the before stage: every
+    before(), then every prepare()); returns the releases that had one."""
     if stage not in STAGES:
         raise MigrationError(f"stage {stage!r} is not one of {', '.join(STAGES)}")
     modules = registry(folder)
-    functions: list[tuple[Version, Callable]] = []
+    names = ("before", "prepare") if stage == "before" else ("after",)
+    functions: dict[str, list[tuple[Version, Callable]]] = {name: [] for name in names}
     for release in due(list(modules), Version(str(version_from)), Version(str(version_to))):
-        function = getattr(load(modules[release]), stage, None)
-        if function is not None:
-            functions.append((release, function))
-    if not functions:
+        module = load(modules[release])
+        for name in names:
+            if callable(function := getattr(module, name, None)):
+                functions[name].append((release, function))
+    ran = sorted({release for found in functions.values() for release, _ in found})
+    if not ran:
         return []
     if not answers_file.is_file():
-        raise MigrationError(f"{answers_file} is missing: the migrations of {functions[0][0]} need the answers")
+        raise MigrationError(f"{answers_file} is missing: the migrations of {ran[0]} need the answers")
     text = answers_file.read_text(encoding="utf-8")
     answers = yaml.safe_load(text) or {}
     if stage == "before":
-        migrated = answers
-        for release, before in functions:
-            result = before(copy.deepcopy(migrated))
-            if not isinstance(result, dict):
-                raise MigrationError(f"{release}: before() returned {type(result).__name__}, not the answers (a dict)")
-            if {k: v for k, v in result.items() if k.startswith("_")} != {k: v for k, v in migrated.items()
-                                                                           if k.startswith("_")}:
-                raise MigrationError(f"{release}: before() changed Copier's own keys (_commit, _src_path)")
-            if result != migrated:
-                print(f"copier-claude-cloud {release}: {changes(migrated, result)}")
-            migrated = result
-        if migrated != answers:
-            answers_file.write_text(header(text) + yaml.safe_dump(migrated, sort_keys=False, allow_unicode=True),
-                                    encoding="utf-8")
+        run_before(functions["before"], answers, answers_file, text)
+        written = answers_file.read_text(encoding="utf-8")
+        with old_release.OldRelease(TEMPLATE, answers) as old:
+            for release, prepare in functions["prepare"]:
+                if prepare(project_dir, old.folder) is not None:
+                    raise MigrationError(f"{release}: prepare() returned a value; only before() changes answers")
+                if answers_file.read_text(encoding="utf-8") != written:
+                    raise MigrationError(f"{release}: prepare() rewrote {answers_file}; only before() changes answers")
     else:
-        for release, after in functions:
+        for release, after in functions["after"]:
             if after(project_dir, copy.deepcopy(answers)) is not None:
                 raise MigrationError(f"{release}: after() returned a value; only before() changes answers")
             if answers_file.read_text(encoding="utf-8") != text:
                 raise MigrationError(f"{release}: after() rewrote {answers_file}; only before() changes answers")
-    return [release for release, _ in functions]
+    return ran
+
+
+def run_before(functions: list[tuple[Version, Callable]], answers: dict, answers_file: Path, text: str) -> None:
+    """Pass the answers through each before(), and write the result if it changed."""
+    migrated = answers
+    for release, before in functions:
+        result = before(copy.deepcopy(migrated))
+        if not isinstance(result, dict):
+            raise MigrationError(f"{release}: before() returned {type(result).__name__}, not the answers (a dict)")
+        if {k: v for k, v in result.items() if k.startswith("_")} != {k: v for k, v in migrated.items()
+                                                                       if k.startswith("_")}:
+            raise MigrationError(f"{release}: before() changed Copier's own keys (_commit, _src_path)")
+        if result != migrated:
+            print(f"copier-claude-cloud {release}: {changes(migrated, result)}")
+        migrated = result
+    if migrated != answers:
+        answers_file.write_text(header(text) + yaml.safe_dump(migrated, sort_keys=False, allow_unicode=True),
+                                encoding="utf-8")
 
 
 def main(argv: list[str]) -> int:

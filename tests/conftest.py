@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
 from answer_sets import ANSWER_SETS  # noqa: E402
-from helpers import generate, git_save, snapshot_template  # noqa: E402
+from helpers import generate, release, snapshot_template  # noqa: E402
 
 # pytester runs pytest inside a test (test_no_silent_skips.py); no_silent_skips makes a
 # skip a failure under CI, so a CI run never passes by skipping.
@@ -49,29 +49,9 @@ def answer_set(request, generated_sets) -> tuple[str, Path]:
     return request.param, generated_sets[request.param]
 
 
-# What release 1.1.0 changes in the template, each far from where teams edit.
-TEMPLATE_CHANGES = {
-    "template/CLAUDE.md.jinja": ("## Cloud sessions\n", "## Cloud sessions\n\nNEW-IN-1.1: sessions start from a fresh clone.\n"),
-    "extensions/data/catalogue.yml": ('"Bash(uv lock:*)"', '"Bash(uv lock:*)", "Bash(uv tree:*)"'),
-    "extensions/claude_json.py": ('    "Read(./**/*.key)",\n', '    "Read(./**/*.key)",\n    "Read(./**/*.p12)",\n'),
-    # At the very ends of lists, where a team appends its own entries.
-    "extensions/claude_json.py#end": ('    "Bash(.claude/scripts/cloud-init.sh:*)",\n]', '    "Bash(.claude/scripts/cloud-init.sh:*)",\n    "Bash(git blame:*)",\n]'),
-    "extensions/claude_json.py#deny-end": ('    "Edit(./**/.env.production)",\n]', '    "Edit(./**/.env.production)",\n    "Edit(./**/.env.local)",\n]'),
-    "extensions/claude_json.py#hooks": ('"format-on-edit.sh", 30)', '"format-on-edit.sh", 45)'),
-    "extensions/data/mcp_catalog.yml": ("url: https://api.githubcopilot.com/mcp/\n", "url: https://api.githubcopilot.com/mcp/x/all\n"),
-    "template/.claude/scripts/cloud-init.sh.jinja": ("set -uo pipefail\n", "set -uo pipefail\n# NEW-IN-1.1: a comment.\n"),
-    "template/.claude/.gitignore": ("state/\n", "state/\ncache/\n"),
-}
-
-
 @pytest.fixture(scope="session")
 def versions(tmp_path_factory) -> Path:
-    """A template repository tagged 1.0.0 (this working tree) and 1.1.0 (TEMPLATE_CHANGES)."""
+    """A template repository: this working tree tagged 1.0.0, then release 1.1.0 committed on
+    top of it from tests/data/release-1.1.0.patch (the patch's header lists its changes)."""
     repo = snapshot_template(tmp_path_factory.mktemp("versions"), tag="1.0.0")
-    for key, (old, new) in TEMPLATE_CHANGES.items():
-        path = repo / key.split("#")[0]
-        text = path.read_text()
-        assert old in text, f"{key} no longer contains {old!r}: update TEMPLATE_CHANGES"
-        path.write_text(text.replace(old, new, 1))
-    git_save(repo, "release 1.1.0", tag="1.1.0")
-    return repo
+    return release(repo, "1.1.0", "release-1.1.0.patch")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import frontmatter
-from copier import run_copy
+import pytest
+from copier import run_copy, run_update
 from plumbum import local
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,19 +66,56 @@ def snapshot_template(destination: Path, tag: str = "99.0.0") -> Path:
     return destination
 
 
+RELEASES = ROOT / "tests" / "data"
+
+
+def release(repo: Path, version: str, patch: str) -> Path:
+    """Release `version` of the template repository `repo`: the real file changes of `patch`
+    (a unified diff in tests/data) applied with `git apply`, committed, and tagged `version`.
+    A patch that no longer applies fails the test, naming the patch."""
+    path = RELEASES / patch
+    applied = subprocess.run(["git", "-C", str(repo), "apply", "--index", str(path)], capture_output=True, text=True)
+    if applied.returncode != 0:
+        pytest.fail(f"{path.relative_to(ROOT)} no longer applies to this template, so release {version} cannot be "
+                    f"built: {applied.stderr.strip()}\nRedo its changes by hand and save them as the header of "
+                    "the patch explains.", pytrace=False)
+    git_save(repo, f"release {version}", tag=version)
+    return repo
+
+
 def generate(template: Path, destination: Path, answers: Mapping | None = None, **kwargs) -> Path:
-    """Copy the template with `answers` (as --data) and defaults for the rest."""
-    run_copy(
-        str(template),
-        str(destination),
-        data=dict(answers or {}),
-        defaults=True,
-        unsafe=True,
-        quiet=True,
-        vcs_ref=kwargs.pop("vcs_ref", "HEAD"),
-        **kwargs,
-    )
+    """The one way the tests make a project: copy the template with `answers` (as --data) and
+    defaults for the rest, quietly, from the template's HEAD unless told otherwise. Other
+    keyword arguments go to Copier's run_copy (vcs_ref, overwrite, user_defaults, quiet...)."""
+    kwargs.setdefault("quiet", True)
+    kwargs.setdefault("vcs_ref", "HEAD")
+    run_copy(str(template), str(destination), data=dict(answers or {}), defaults=True, unsafe=True, **kwargs)
     return destination
+
+
+def copy_at(template: Path, destination: Path, answers: Mapping, files: Mapping | None = None, **kwargs) -> Path:
+    """A team's repository: its own `files`, then the template copied at 1.0.0 (as project
+    "team", unless `answers` says otherwise) and committed."""
+    destination.mkdir(parents=True, exist_ok=True)
+    build_file_tree(destination, files or {})
+    generate(template, destination, {"project_name": "team", **answers}, vcs_ref="1.0.0", **kwargs)
+    git_save(destination, "copier copy at 1.0.0")
+    return destination
+
+
+def update(project: Path, **kwargs) -> None:
+    """`copier update --trust --defaults --overwrite` in `project`, as a team runs it."""
+    with local.cwd(project):
+        run_update(answers_file=ANSWERS_FILE, defaults=True, overwrite=True, unsafe=True, quiet=True, **kwargs)
+
+
+def assert_no_conflicts(project: Path) -> None:
+    """No unmerged path in git, no conflict marker and no .rej file in the project."""
+    assert git("-C", str(project), "diff", "--name-only", "--diff-filter=U").strip() == ""
+    for path in generated_files(project):
+        text = path.read_text(errors="replace")
+        assert not re.search(r"^(<{7}|>{7})( |$)", text, flags=re.MULTILINE), f"conflict markers in {path}"
+        assert path.suffix != ".rej"
 
 
 def reachable(url: str) -> bool:

@@ -14,6 +14,7 @@ from extensions.answers import cli_tools_problem, env_vars_problem, parse_cli_to
 from extensions.claude_json import json_document
 from extensions.mcp import custom_mcp_servers_problem
 from extensions.shell import shell_quote
+from helpers import generate
 
 # (question, bad value, words the message must contain)
 BAD_ANSWERS = [
@@ -93,10 +94,19 @@ def test_cli_tool_spec_parsing(spec, parsed):
     assert (tool["manager"], tool["package"], tool["version"]) == parsed
 
 
-def test_text_questions():
+def test_a_required_text_answer_must_not_be_empty():
     assert text_problem("", "project_name", 100, required=True).startswith("project_name: must not be empty")
+
+
+def test_a_text_answer_is_one_line():
     assert "one line" in text_problem("a\nb", "project_description", 300)
+
+
+def test_a_text_answer_keeps_to_its_length():
     assert "keep it to 100" in text_problem("x" * 101, "project_name", 100)
+
+
+def test_a_text_answer_may_hold_any_other_character():
     assert text_problem("ünïcødé ✓ $(id)", "project_name", 100) == ""
 
 
@@ -111,12 +121,11 @@ def test_text_questions():
         ({"wait_timeout": 600}, "wait_timeout"),
     ],
 )
-def test_copier_rejects_bad_answers_naming_the_question(copie, template_repo, answers, question):
-    result = copie.copy(extra_answers=answers, template_dir=template_repo)
-    assert result.exit_code != 0
-    assert isinstance(result.exception, ValueError)
-    assert f"Validation error for question '{question}'" in str(result.exception)
-    assert f"{question}:" in str(result.exception)
+def test_copier_rejects_bad_answers_naming_the_question(template_repo, tmp_path, answers, question):
+    with pytest.raises(ValueError) as rejected:
+        generate(template_repo, tmp_path / "project", answers)
+    assert f"Validation error for question '{question}'" in str(rejected.value)
+    assert f"{question}:" in str(rejected.value)
 
 
 @settings(max_examples=200, deadline=None)

@@ -85,10 +85,13 @@ def test_each_tool_question_is_a_question_whose_choices_are_the_tools():
             assert len(spec["tools"]) == 1, f"{name} has several tools and no question to choose one"
 
 
-def test_placeholders_become_bash_expressions():
-    assert catalogue.shell_path("{project}/.venv/bin") == "$project_dir/.venv/bin"
-    assert catalogue.shell_path("{cargo_home}/bin") == "${CARGO_HOME:-$HOME/.cargo}/bin"
-    assert catalogue.shell_path("{gopath}/bin") == "${GOPATH:-$HOME/go}/bin"
+@pytest.mark.parametrize(("path", "expression"), [
+    ("{project}/.venv/bin", "$project_dir/.venv/bin"),
+    ("{cargo_home}/bin", "${CARGO_HOME:-$HOME/.cargo}/bin"),
+    ("{gopath}/bin", "${GOPATH:-$HOME/go}/bin"),
+], ids=["project", "cargo_home", "gopath"])
+def test_placeholders_become_bash_expressions(path, expression):
+    assert catalogue.shell_path(path) == expression
 
 
 def test_the_loaded_catalogue_is_read_only():

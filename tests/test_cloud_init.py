@@ -308,13 +308,15 @@ def test_hook_timeout_exceeds_what_can_block_it(template_repo, tmp_path, backgro
     project_dir = generate(template_repo, tmp_path, {"stacks": ["python", "node"], "cli_tools": ["apt:jq"],
                                                      "services": ["redis"], "step_timeout": 300,
                                                      "background_install": background})
+    steps = (project_dir / ".claude" / "scripts" / "cloud-init.steps").read_text()
+    assert "option\tstep_limit\t300\n" in steps
     script = (project_dir / ".claude" / "scripts" / "cloud-init.sh").read_text()
-    assert "step_limit=300\n" in script
     assert 'timeout --kill-after=10 "$step_limit"' in script
     settings = json.loads((project_dir / ".claude" / "settings.json").read_text())
     (hook,) = settings["hooks"]["SessionStart"][0]["hooks"]
-    # Foreground: steps run in parallel, so the longest is one step plus its kill grace.
-    assert hook["timeout"] == (60 if background else 300 + 10 + 60)
+    # Foreground: two batches (the template's steps, then the team's), each in parallel,
+    # so the longest is two steps plus their kill grace.
+    assert hook["timeout"] == (60 if background else 2 * (300 + 10) + 60)
 
 
 # Step names as the messages say them: one, two, three.

@@ -47,6 +47,9 @@ def test_ci_runs_the_quick_starts_fetch_and_test_commands_word_for_word():
         assert command in ci_lines, f"CI must run the README's {command!r} word for word"
 
 
-def test_readme_names_the_answers_file_and_update_command():
+def test_readme_names_the_answers_file_in_the_update_command():
     assert "copier update --trust -a .copier-answers.claude.yml" in README
+
+
+def test_the_answers_file_is_the_one_the_readme_names():
     assert yaml.safe_load((ROOT / "copier.yml").read_text())["_answers_file"] == ".copier-answers.claude.yml"

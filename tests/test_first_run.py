@@ -11,10 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from copier import run_copy
 
 from answer_sets import ANSWER_SETS
-from helpers import ANSWERS_FILE, ROOT, build_file_tree, generated_files, git
+from helpers import ANSWERS_FILE, ROOT, build_file_tree, generate, generated_files, git
 
 # Every answer set, and the update_automation choices none of them covers.
 FIRST_RUN_SETS = {
@@ -29,8 +28,7 @@ GIT_ADD_PREFIX = "Review and commit:  "
 def copy_with_messages(template: Path, destination: Path, answers: dict, capsys) -> str:
     """Copy as the CLI does, messages on, and return what Copier printed to stderr."""
     capsys.readouterr()
-    run_copy(str(template), str(destination), data=dict(answers), defaults=True, unsafe=True, quiet=False,
-             overwrite=True, vcs_ref="HEAD")
+    generate(template, destination, answers, quiet=False, overwrite=True)
     return capsys.readouterr().err
 
 
@@ -77,14 +75,23 @@ def test_the_printed_line_stages_the_copy_and_nothing_of_the_team(template_repo,
     assert {".github/workflows/copier-claude-cloud-update.yml", ".mcp.json", "CLAUDE.md", ANSWERS_FILE} <= staged
 
 
-def test_before_copy_names_the_package_and_the_one_line_that_installs_it(template_repo, tmp_path, capsys):
+def test_before_copy_names_what_the_template_needs(template_repo, tmp_path, capsys):
+    stderr = copy_with_messages(template_repo, tmp_path / "project", {}, capsys)
+    before = stderr.split("Copying from template version", 1)[0]
+    assert "Copier 9.19 or newer and the copier-template-extensions package" in before
+
+
+def test_before_copy_prints_the_one_line_that_copies_with_the_package(template_repo, tmp_path, capsys):
     project = tmp_path / "project"
     stderr = copy_with_messages(template_repo, project, {}, capsys)
     before = stderr.split("Copying from template version", 1)[0]
-    assert "Copier 9.19 or newer and the copier-template-extensions package" in before
     (line,) = [line.strip() for line in before.splitlines() if line.strip().startswith("uvx ")]
     assert shlex.split(line) == ["uvx", "--with", "copier-template-extensions", "copier", "copy", "--trust",
                                  str(template_repo), str(project)]
+
+
+def test_after_copy_prints_the_update_command_with_the_package(template_repo, tmp_path, capsys):
+    stderr = copy_with_messages(template_repo, tmp_path / "project", {}, capsys)
     after = stderr.split("Copying from template version", 1)[1]
     assert f"uvx --with copier-template-extensions copier update --trust -a {ANSWERS_FILE}" in after
 

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from helpers import SHELLCHECK, generate, git, git_save
-from test_update import copy_at
+from helpers import SHELLCHECK, copy_at, generate, git, git_save
 
 WORKFLOW = ".github/workflows/copier-claude-cloud-update.yml"
 CHECK_JSONSCHEMA = str(Path(sys.executable).parent / "check-jsonschema")
@@ -37,16 +36,28 @@ def run_update_step(project: Path, tmp_path: Path, trusted: str | None = None) -
     return result, dict(line.split("=", 1) for line in outputs.read_text().splitlines())
 
 
-def test_the_workflow_is_valid_and_its_update_script_is_clean(versions, tmp_path):
-    project = copy_at(versions, tmp_path / "project", {"update_automation": "github-actions"})
-    workflow = project / WORKFLOW
+@pytest.fixture(scope="module")
+def workflow(template_repo, tmp_path_factory) -> Path:
+    """The workflow of a project copied with update_automation: github-actions (read only)."""
+    project = generate(template_repo, tmp_path_factory.mktemp("fleet") / "project",
+                       {"project_name": "team", "update_automation": "github-actions"})
+    return project / WORKFLOW
+
+
+def test_the_workflow_matches_githubs_schema(workflow):
     checked = subprocess.run([CHECK_JSONSCHEMA, "--builtin-schema", "vendor.github-workflows", str(workflow)],
                              capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_workflows_update_script_passes_shellcheck(workflow, tmp_path):
     script = tmp_path / "update-step.sh"
     script.write_text("#!/usr/bin/env bash\n" + update_step(workflow)["run"])
     linted = subprocess.run([SHELLCHECK, "--severity=style", str(script)], capture_output=True, text=True)
     assert linted.returncode == 0, linted.stdout
+
+
+def test_the_workflow_runs_on_a_schedule_and_on_demand(workflow):
     on = YAML(typ="safe").load(workflow.read_text())["on"]
     assert "schedule" in on and "workflow_dispatch" in on
 
@@ -81,17 +92,31 @@ def test_the_update_step_refuses_an_untrusted_source(versions, tmp_path):
     assert outputs == {}
 
 
-def test_renovate_config_is_valid_and_honest(template_repo, tmp_path):
-    project = generate(template_repo, tmp_path, {"update_automation": "renovate"})
-    config = project / "renovate.json"
-    checked = subprocess.run([CHECK_JSONSCHEMA, "--builtin-schema", "vendor.renovate", str(config)],
-                             capture_output=True, text=True)
+@pytest.fixture(scope="module")
+def renovate_project(template_repo, tmp_path_factory) -> Path:
+    """A project copied with update_automation: renovate (read only)."""
+    return generate(template_repo, tmp_path_factory.mktemp("renovate") / "project", {"update_automation": "renovate"})
+
+
+def test_renovate_config_matches_renovates_schema(renovate_project):
+    checked = subprocess.run([CHECK_JSONSCHEMA, "--builtin-schema", "vendor.renovate",
+                              str(renovate_project / "renovate.json")], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    data = json.loads(config.read_text())
+
+
+def test_renovate_updates_the_copier_answers_running_the_templates_tasks(renovate_project):
+    data = json.loads((renovate_project / "renovate.json").read_text())
     assert data["ignoreScripts"] is False
     assert data["packageRules"][0]["matchManagers"] == ["copier"]
+
+
+def test_renovate_config_says_scripts_need_a_self_hosted_renovate(renovate_project):
+    data = json.loads((renovate_project / "renovate.json").read_text())
     assert any("allowScripts" in line and "self-hosted" in line for line in data["description"])
-    assert not (project / ".github").exists()
+
+
+def test_renovate_comes_without_a_github_workflow(renovate_project):
+    assert not (renovate_project / ".github").exists()
 
 
 @pytest.mark.parametrize("choice", ["none", "renovate"])
@@ -111,7 +136,7 @@ def test_an_update_that_fails_without_conflicts_fails_the_step(versions, tmp_pat
     assert "failed (exit" in result.stdout and "conflicts" not in outputs
 
 
-def test_a_settings_conflict_opens_a_draft_labelled_pull_request_with_the_team_entries(versions, tmp_path):
+def test_a_settings_conflict_is_flagged_and_the_team_entries_are_staged(versions, tmp_path):
     project = copy_at(versions, tmp_path / "project", {"update_automation": "github-actions", "stacks": ["python"]})
     settings_file = project / ".claude" / "settings.json"
     settings = json.loads(settings_file.read_text())
@@ -124,11 +149,18 @@ def test_a_settings_conflict_opens_a_draft_labelled_pull_request_with_the_team_e
     assert outputs["conflicts"] == "true" and ".claude/settings.json" in result.stdout
     assert '"TEAM_FLAG": "1"' in git("-C", str(project), "show", ":.claude/settings.json")
     assert not (project / ".claude" / "state" / "update-team-entries.json").exists()
-    document = YAML(typ="safe").load((project / WORKFLOW).read_text())
+
+
+def test_the_pull_request_of_a_conflicted_update_is_a_labelled_draft_that_must_not_be_merged(workflow):
+    document = YAML(typ="safe").load(workflow.read_text())
     (pr,) = [s for s in document["jobs"]["update"]["steps"] if "create-pull-request" in s.get("uses", "")]
     assert pr["with"]["draft"] == "${{ steps.update.outputs.conflicts == 'true' }}"
     assert "copier-conflicts" in pr["with"]["labels"] and "[conflicts] " in pr["with"]["title"]
     assert "must not be merged" in pr["with"]["body"] and "if" not in pr
+
+
+def test_the_workflow_never_auto_merges(workflow):
+    document = YAML(typ="safe").load(workflow.read_text())
     assert "auto-merge" not in json.dumps(document).replace("no auto-merge", "")
 
 

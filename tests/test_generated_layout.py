@@ -38,18 +38,29 @@ def test_default_options_validate_against_late_2025_schema(generated_sets, name)
     validate(settings_of(generated_sets[name]), load_schema("claude-code-settings.2025-11.schema.json"))
 
 
-def test_settings_carry_schema_hook_permissions_and_env(answer_set):
-    name, project = answer_set
-    settings = settings_of(project)
-    assert settings["$schema"] == "https://json.schemastore.org/claude-code-settings.json"
-    (group,) = settings["hooks"]["SessionStart"]
+def test_settings_name_their_schema(answer_set):
+    _, project = answer_set
+    assert settings_of(project)["$schema"] == "https://json.schemastore.org/claude-code-settings.json"
+
+
+def test_settings_run_the_bootstrap_as_the_one_session_start_hook(answer_set):
+    _, project = answer_set
+    (group,) = settings_of(project)["hooks"]["SessionStart"]
     (hook,) = group["hooks"]
     assert hook["type"] == "command"
     assert hook["command"] == '"${CLAUDE_PROJECT_DIR:-.}"/.claude/scripts/cloud-init.sh'
     assert isinstance(hook["timeout"], int) and hook["timeout"] >= 60
-    assert "Read(./**/.env)" in settings["permissions"]["deny"]
+
+
+def test_settings_deny_reading_env_files(answer_set):
+    _, project = answer_set
+    assert "Read(./**/.env)" in settings_of(project)["permissions"]["deny"]
+
+
+def test_settings_env_is_the_env_vars_answer_as_strings(answer_set):
+    name, project = answer_set
     expected_env = {k: ("true" if v is True else str(v)) for k, v in ANSWER_SETS[name].get("env_vars", {}).items()}
-    assert settings["env"] == expected_env
+    assert settings_of(project)["env"] == expected_env
 
 
 def test_every_registered_hook_script_exists_and_every_hook_script_is_registered(answer_set):
@@ -68,17 +79,27 @@ def test_every_registered_hook_script_exists_and_every_hook_script_is_registered
     assert on_disk <= registered, f"hook scripts nobody registered: {on_disk - registered}"
 
 
-def test_mcp_entries_validate_against_plugin_manifest_definition(answer_set):
-    name, project = answer_set
+WITH_MCP = sorted(name for name, answers in ANSWER_SETS.items()
+                  if answers.get("mcp_servers") or answers.get("custom_mcp_servers"))
+WITHOUT_MCP = sorted(set(ANSWER_SETS) - set(WITH_MCP))
+
+
+@pytest.mark.parametrize("name", WITHOUT_MCP)
+def test_no_mcp_file_unless_an_mcp_server_is_chosen(generated_sets, name):
+    assert not (generated_sets[name] / ".mcp.json").exists(), "no MCP server was chosen, yet .mcp.json was written"
+
+
+@pytest.mark.parametrize("name", WITH_MCP)
+def test_the_mcp_file_holds_exactly_the_chosen_servers(generated_sets, name):
     answers = ANSWER_SETS[name]
-    mcp_file = project / ".mcp.json"
-    if not (answers.get("mcp_servers") or answers.get("custom_mcp_servers")):
-        assert not mcp_file.exists(), "no MCP server was chosen, yet .mcp.json was written"
-        return
-    document = json.loads(mcp_file.read_text(encoding="utf-8"))
+    document = json.loads((generated_sets[name] / ".mcp.json").read_text(encoding="utf-8"))
     assert set(document) == {"mcpServers"}
-    servers = document["mcpServers"]
-    assert set(servers) == set(answers.get("mcp_servers", [])) | set(answers.get("custom_mcp_servers", {}))
+    assert set(document["mcpServers"]) == set(answers.get("mcp_servers", [])) | set(answers.get("custom_mcp_servers", {}))
+
+
+@pytest.mark.parametrize("name", WITH_MCP)
+def test_mcp_entries_validate_against_plugin_manifest_definition(generated_sets, name):
+    servers = json.loads((generated_sets[name] / ".mcp.json").read_text(encoding="utf-8"))["mcpServers"]
     manifest = load_schema("claude-code-plugin-manifest.schema.json")
     definition = manifest["properties"]["mcpServers"]
     # Validate as the manifest would: the definition resolves refs against the whole schema.
@@ -89,11 +110,9 @@ def test_mcp_entries_validate_against_plugin_manifest_definition(answer_set):
             assert entry["type"] in ("http", "sse"), f"remote server {server_name} must say http or sse"
 
 
-def test_mcp_secrets_are_only_variable_references(answer_set):
-    _, project = answer_set
-    mcp_file = project / ".mcp.json"
-    if not mcp_file.exists():
-        return
+@pytest.mark.parametrize("name", WITH_MCP)
+def test_mcp_secrets_are_only_variable_references(generated_sets, name):
+    mcp_file = generated_sets[name] / ".mcp.json"
     for server_name, entry in json.loads(mcp_file.read_text())["mcpServers"].items():
         for table in ("headers", "env"):
             for key, value in entry.get(table, {}).items():
@@ -114,13 +133,17 @@ def test_skills_have_valid_frontmatter(answer_set):
         assert body.strip(), f"{skill_file} has no instructions"
 
 
-def test_commands_and_agents_have_valid_frontmatter(answer_set):
+def test_commands_have_valid_frontmatter(answer_set):
     _, project = answer_set
     for command in (project / ".claude" / "commands").glob("*.md"):
         meta, body = read_frontmatter(command)
         assert isinstance(meta.get("description"), str) and meta["description"].strip()
         assert set(meta) <= {"description", "argument-hint", "allowed-tools", "model", "disable-model-invocation"}
         assert body.strip()
+
+
+def test_agents_have_valid_frontmatter(answer_set):
+    _, project = answer_set
     for agent in (project / ".claude" / "agents").glob("*.md"):
         meta, body = read_frontmatter(agent)
         assert AGENT_NAME.match(meta.get("name", "")), f"{agent} needs a lowercase-hyphen name"
@@ -135,25 +158,49 @@ def test_skill_and_command_names_do_not_clash(answer_set):
     assert not skills & commands
 
 
-def test_scripts_are_executable_and_pass_bash_n_and_shellcheck(answer_set):
+def scripts_of(project: Path) -> list[Path]:
+    return [p for p in generated_files(project) if p.suffix == ".sh"]
+
+
+def test_the_bootstrap_script_is_generated(answer_set):
     _, project = answer_set
-    scripts = [p for p in generated_files(project) if p.suffix == ".sh"]
-    assert project / ".claude" / "scripts" / "cloud-init.sh" in scripts
-    for script in scripts:
+    assert project / ".claude" / "scripts" / "cloud-init.sh" in scripts_of(project)
+
+
+def test_scripts_are_executable_bash_scripts(answer_set):
+    _, project = answer_set
+    for script in scripts_of(project):
         assert os.access(script, os.X_OK), f"{script} is not executable"
         assert script.read_text().startswith("#!/usr/bin/env bash\n")
+
+
+def test_scripts_pass_bash_n(answer_set):
+    _, project = answer_set
+    for script in scripts_of(project):
         syntax = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
         assert syntax.returncode == 0, syntax.stderr
-    result = shellcheck(*scripts)
+
+
+def test_scripts_pass_shellcheck(answer_set):
+    _, project = answer_set
+    result = shellcheck(*scripts_of(project))
     assert result.returncode == 0, result.stdout
 
 
-def test_no_empty_files_and_no_leftover_template_syntax(answer_set):
+def test_no_generated_file_is_empty(answer_set):
     _, project = answer_set
     for path in generated_files(project):
-        text = path.read_text(encoding="utf-8")
-        assert text.strip(), f"{path} is empty"
-        assert not re.search(r"\{\{|\{%|%\}", text), f"{path} holds unrendered Jinja"
+        assert path.read_text(encoding="utf-8").strip(), f"{path} is empty"
+
+
+def test_no_generated_file_holds_unrendered_jinja(answer_set):
+    _, project = answer_set
+    for path in generated_files(project):
+        assert not re.search(r"\{\{|\{%|%\}", path.read_text(encoding="utf-8")), f"{path} holds unrendered Jinja"
+
+
+def test_no_generated_folder_is_empty(answer_set):
+    _, project = answer_set
     for folder in (p for p in project.rglob("*") if p.is_dir() and ".git" not in p.parts):
         assert any(folder.iterdir()), f"{folder} is an empty folder"
 
@@ -164,14 +211,23 @@ def test_gitignore_keeps_personal_and_generated_files_out(answer_set):
     assert {"settings.local.json", "logs/", "state/"} <= set(ignored)
 
 
-def test_claude_md_has_managed_and_user_blocks(answer_set):
-    name, project = answer_set
+def test_claude_md_has_one_managed_block_then_one_user_block(answer_set):
+    _, project = answer_set
     text = (project / "CLAUDE.md").read_text(encoding="utf-8")
     for marker in ("BEGIN copier-claude-cloud managed block", "END copier-claude-cloud managed block",
                    "BEGIN user block", "END user block"):
         assert text.count(marker) == 1, marker
     assert text.index("END copier-claude-cloud managed block") < text.index("BEGIN user block")
-    assert ".claude/logs/cloud-init.log" in text
+
+
+def test_claude_md_points_to_the_bootstrap_log(answer_set):
+    _, project = answer_set
+    assert ".claude/logs/cloud-init.log" in (project / "CLAUDE.md").read_text(encoding="utf-8")
+
+
+def test_claude_md_lists_each_chosen_stack(answer_set):
+    name, project = answer_set
+    text = (project / "CLAUDE.md").read_text(encoding="utf-8")
     labels = yaml.safe_load((ROOT / "extensions" / "data" / "catalogue.yml").read_text())["stacks"]
     for stack in ANSWER_SETS[name].get("stacks", []):
         assert f"| {labels[stack]['label']} |" in text

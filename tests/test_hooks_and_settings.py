@@ -115,16 +115,32 @@ def test_format_hook_never_blocks_on_odd_input(hook_project, payload):
     assert run_hook(project, bin_dir, payload).returncode == 0
 
 
-def test_recopy_with_narrower_answers_narrows_the_settings(template_repo, tmp_path):
-    generate(template_repo, tmp_path, {"stacks": ["python", "node"], "permission_profile": "autonomous"})
-    settings_file = tmp_path / ".claude" / "settings.json"
+@pytest.fixture(scope="module")
+def narrowed(template_repo, tmp_path_factory) -> dict:
+    """The settings of a project copied as autonomous with python and node, given a team rule,
+    then copied over as cautious without starter hooks."""
+    project = tmp_path_factory.mktemp("narrowed")
+    generate(template_repo, project, {"stacks": ["python", "node"], "permission_profile": "autonomous"})
+    settings_file = project / ".claude" / "settings.json"
     settings = json.loads(settings_file.read_text())
     settings["permissions"]["allow"].append("Bash(make docs)")
     settings_file.write_text(json.dumps(settings, indent=2))
-    generate(template_repo, tmp_path, {"stacks": ["python", "node"], "permission_profile": "cautious",
-                                       "starter_hooks": []}, overwrite=True)
-    after = json.loads(settings_file.read_text())
-    assert "Bash(uv run:*)" not in after["permissions"]["allow"]
-    assert "Bash(make docs)" in after["permissions"]["allow"], "the team's own rule must stay"
-    assert after["permissions"]["defaultMode"] == "default"
-    assert "PostToolUse" not in after["hooks"]
+    generate(template_repo, project, {"stacks": ["python", "node"], "permission_profile": "cautious",
+                                      "starter_hooks": []}, overwrite=True)
+    return json.loads(settings_file.read_text())
+
+
+def test_recopy_with_a_narrower_profile_drops_the_stack_rules(narrowed):
+    assert "Bash(uv run:*)" not in narrowed["permissions"]["allow"]
+
+
+def test_recopy_with_a_narrower_profile_keeps_the_teams_own_rule(narrowed):
+    assert "Bash(make docs)" in narrowed["permissions"]["allow"], "the team's own rule must stay"
+
+
+def test_recopy_with_a_narrower_profile_asks_again(narrowed):
+    assert narrowed["permissions"]["defaultMode"] == "default"
+
+
+def test_recopy_without_starter_hooks_drops_their_settings(narrowed):
+    assert "PostToolUse" not in narrowed["hooks"]

@@ -20,26 +20,61 @@ def referenced_vars(entry: dict) -> set[str]:
     return {match.group(1) for match in VAR_REFERENCE.finditer(text)}
 
 
+STDIO = sorted(server_id for server_id, item in CATALOG.items() if item["entry"].get("type") == "stdio")
+REMOTE = sorted(set(CATALOG) - set(STDIO))
+TOKEN = sorted(server_id for server_id, item in CATALOG.items() if item.get("auth") == "token")
+
+
 @pytest.mark.parametrize("server_id", sorted(CATALOG))
-def test_catalog_entry_is_complete(server_id):
-    item = CATALOG[server_id]
+def test_catalog_id_is_lowercase_words_joined_by_hyphens(server_id):
     assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", server_id)
+
+
+@pytest.mark.parametrize("server_id", sorted(CATALOG))
+def test_catalog_item_has_every_field(server_id):
+    item = CATALOG[server_id]
     assert {"title", "description", "source", "auth", "env", "hosts", "allowed_by_default", "entry"} <= set(item)
-    assert item["source"].startswith("https://")
-    assert item["auth"] in ("token", "oauth", "none")
-    entry = item["entry"]
-    assert entry["type"] in ("http", "sse", "stdio")
-    if entry["type"] == "stdio":
-        assert "url" not in entry and entry["command"] in ("npx", "uvx")
-        # Pinned: a package spec with an exact version, never @latest.
-        assert any(re.search(r"@\d|==\d", arg) for arg in entry["args"]), entry["args"]
-    else:
-        assert urlparse(entry["url"]).scheme == "https"
-        assert urlparse(entry["url"]).hostname in item["hosts"]
+
+
+@pytest.mark.parametrize("server_id", sorted(CATALOG))
+def test_catalog_source_is_https(server_id):
+    assert CATALOG[server_id]["source"].startswith("https://")
+
+
+@pytest.mark.parametrize("server_id", sorted(CATALOG))
+def test_catalog_auth_is_token_oauth_or_none(server_id):
+    assert CATALOG[server_id]["auth"] in ("token", "oauth", "none")
+
+
+@pytest.mark.parametrize("server_id", sorted(CATALOG))
+def test_catalog_entry_type_is_http_sse_or_stdio(server_id):
+    assert CATALOG[server_id]["entry"]["type"] in ("http", "sse", "stdio")
+
+
+@pytest.mark.parametrize("server_id", STDIO)
+def test_a_stdio_entry_runs_a_pinned_package(server_id):
+    entry = CATALOG[server_id]["entry"]
+    assert "url" not in entry and entry["command"] in ("npx", "uvx")
+    # Pinned: a package spec with an exact version, never @latest.
+    assert any(re.search(r"@\d|==\d", arg) for arg in entry["args"]), entry["args"]
+
+
+@pytest.mark.parametrize("server_id", REMOTE)
+def test_a_remote_entry_uses_https_on_a_listed_host(server_id):
+    item = CATALOG[server_id]
+    assert urlparse(item["entry"]["url"]).scheme == "https"
+    assert urlparse(item["entry"]["url"]).hostname in item["hosts"]
+
+
+@pytest.mark.parametrize("server_id", sorted(CATALOG))
+def test_catalog_env_names_exactly_the_variables_the_entry_uses(server_id):
     # Every ${VAR} the entry uses is one the user is told to set, and the other way round.
-    assert referenced_vars(entry) == set(item["env"])
-    if item["auth"] == "token":
-        assert item["env"], "a token server must name the variable that holds the token"
+    assert referenced_vars(CATALOG[server_id]["entry"]) == set(CATALOG[server_id]["env"])
+
+
+@pytest.mark.parametrize("server_id", TOKEN)
+def test_a_token_server_names_the_variable_that_holds_the_token(server_id):
+    assert CATALOG[server_id]["env"], "a token server must name the variable that holds the token"
 
 
 def test_allowed_by_default_matches_the_cloud_allowlist():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from packaging.version import Version
 
 from helpers import ROOT
 from scripts.release import recorded
+from tasks.old_release import OldRelease, OldReleaseError
 from tasks.migrate import MigrationError, due, load, main, module_name, registry, release_of, released, run
 
 HEADER = "# Changes here are overwritten by `copier update`.\n# Change answers with --data instead.\n"
@@ -91,7 +93,7 @@ def test_every_module_of_the_registry_is_a_release_with_a_migration():
     recorded_releases = [Version(v) for v in recorded(ROOT)]
     for release, path in releases.items():
         module = load(path)
-        assert getattr(module, "before", None) or getattr(module, "after", None)
+        assert any(callable(getattr(module, name, None)) for name in ("before", "prepare", "after"))
         assert module.__doc__ and module.__doc__.startswith(f"{release}:"), f"{path.name}: say what {release} changed"
         # Named for a tag that shipped, or for the next release: never for a skipped number.
         assert release in recorded_releases or release > max(recorded_releases), (
@@ -106,7 +108,7 @@ def test_a_misnamed_module_or_one_without_a_migration_stops_the_update(tmp_path)
     (tmp_path / "_helpers.py").write_text("")  # not a release: ignored
     assert list(registry(tmp_path)) == [Version("0.2.0")]
     (tmp_path / "v0_2_0.py").write_text("def migrate(answers):\n    return answers\n")
-    with pytest.raises(MigrationError, match="neither before"):
+    with pytest.raises(MigrationError, match="defines none of before"):
         load(tmp_path / "v0_2_0.py")
 
 
@@ -190,6 +192,9 @@ def test_a_before_that_changes_nothing_leaves_the_file_as_it_was(tmp_path, proje
     ("before", "def before(answers):\n    answers['x'] = 1\n", "returned NoneType"),
     ("before", "def before(answers):\n    return {**answers, '_commit': '9.9.9'}\n", "Copier's own keys"),
     ("after", "def after(project_dir, answers):\n    return {**answers, 'x': 1}\n", "only before"),
+    ("before", "def prepare(project_dir, old_release):\n    return 1\n", "prepare\\(\\) returned"),
+    ("before", "def prepare(project_dir, old_release):\n    (project_dir / 'answers.yml').write_text('x: 1\\n')\n",
+     "prepare\\(\\) rewrote"),
     ("after", "def after(project_dir, answers):\n    (project_dir / 'answers.yml').write_text('x: 1\\n')\n",
      "only before"),
 ])
@@ -229,3 +234,35 @@ def test_the_script_says_what_is_wrong(project):
     assert "copier-claude-cloud migrations: 0.3.0 -> 0.2.0 is a downgrade" in result.stderr
     assert main(["before", "0.1.0"]) == 2
     assert main(["sideways", "0.1.0", "0.2.0", "answers.yml"]) == 1
+
+
+def test_prepare_runs_after_every_before_and_renders_the_old_release_only_when_asked(tmp_path, project):
+    registry_files = {
+        "v0_2_0": "def before(answers):\n    return {**answers, 'trail': ['v0_2_0']}\n",
+        "v0_9_0": ("from pathlib import Path\n"
+                   "def prepare(project_dir, old_release):\n"
+                   "    (Path(project_dir) / 'prepare.log').write_text((Path(project_dir) / 'answers.yml').read_text())\n"),
+        "v0_10_0": "def before(answers):\n    return {**answers, 'trail': [*answers['trail'], 'v0_10_0']}\n",
+    }
+    folder = fake_registry(tmp_path / "registry", registry_files)
+    assert run("before", "0.1.0", "0.10.0", project / "answers.yml", project, folder) == [
+        Version("0.2.0"), Version("0.9.0"), Version("0.10.0")]
+    assert yaml.safe_load((project / "prepare.log").read_text())["trail"] == ["v0_2_0", "v0_10_0"]
+    assert not list(Path(tempfile.gettempdir()).glob("copier-claude-cloud-old-release.*")), \
+        "nothing asked for the old release, so nothing may render it"
+
+
+def test_old_release_renders_the_recorded_commit_with_the_recorded_answers():
+    answers = {"_commit": "0.5.1", "_src_path": "gh:org/t", "project_name": "renamed", "stacks": ["go"]}
+    with OldRelease(ROOT, answers) as old:
+        folder = old.folder()
+        assert old.folder() is folder, "rendered once"
+        answers_file = yaml.safe_load((folder / ".copier-answers.claude.yml").read_text())
+        assert answers_file["_commit"] == "0.5.1" and answers_file["stacks"] == ["go"]
+        assert "step_go()" in (folder / ".claude" / "scripts" / "cloud-init.sh").read_text()
+    assert not folder.exists(), "the render is removed when the block ends"
+
+
+def test_old_release_without_a_commit_says_so():
+    with OldRelease(ROOT, {"stacks": []}) as old, pytest.raises(OldReleaseError, match="no _commit"):
+        old.folder()

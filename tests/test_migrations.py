@@ -16,12 +16,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from copier import run_update
 from packaging.version import Version
-from plumbum import local
 
-from helpers import ANSWERS_FILE, ROOT, generate, git, git_save, snapshot_template
+from helpers import ANSWERS_FILE, ROOT, CloudSession, generate, git, git_save, snapshot_template, update
 from scripts.release import ReleaseError, recorded, restore_tags
+from extensions.claude_json import bootstrap_hook_timeout
 from tasks.migrations import v0_2_0
 
 RELEASE_0_1_0 = recorded(ROOT)["0.1.0"]
@@ -68,7 +67,7 @@ def this_clone(tmp_path_factory) -> Path:
     return snapshot_template(clone, tag=None)
 
 
-def update_from_0_1_0(template: Path, project: Path, answers: dict, **update) -> dict:
+def update_from_0_1_0(template: Path, project: Path, answers: dict, **options) -> dict:
     """Copy release 0.1.0 with `answers`, add a team note to CLAUDE.md, commit, update;
     the answers after the update."""
     project.mkdir()
@@ -77,8 +76,7 @@ def update_from_0_1_0(template: Path, project: Path, answers: dict, **update) ->
     claude_md.write_text(claude_md.read_text().replace("Add what Claude should know",
                                                        "TEAM NOTE. Add what Claude should know"))
     git_save(project, "copy at 0.1.0, with a team note")
-    with local.cwd(project):
-        run_update(answers_file=ANSWERS_FILE, defaults=True, overwrite=True, unsafe=True, quiet=True, **update)
+    update(project, **options)
     assert "TEAM NOTE." in claude_md.read_text()
     return yaml.safe_load((project / ANSWERS_FILE).read_text())
 
@@ -87,7 +85,9 @@ def assert_step_timeout(project: Path, answers: dict, expected: int) -> None:
     assert "bootstrap_timeout" not in answers
     assert answers["step_timeout"] == expected
     hook = json.loads((project / ".claude" / "settings.json").read_text())["hooks"]["SessionStart"][0]["hooks"][0]
-    assert hook["timeout"] == expected + 70
+    # 0.2.0's hook gave the template's steps step_timeout + 70 s, as the old total; since 0.6.0
+    # the hook adds room for a second batch, the team's own steps.
+    assert hook["timeout"] == bootstrap_hook_timeout(False, expected)
 
 
 @pytest.mark.parametrize(("old", "expected"), [(1200, 1130), (900, None), (120, 50), (60, 30)])
@@ -116,7 +116,13 @@ def test_an_update_from_the_0_1_0_tag_to_this_branchs_head_migrates(this_clone, 
 def test_the_migration_leaves_other_answers_alone():
     answers = {"_commit": "0.1.0", "stacks": ["go"], "bootstrap_timeout": 1000, "env_vars": {"A": "1"}}
     assert v0_2_0.before(answers) == {"_commit": "0.1.0", "stacks": ["go"], "step_timeout": 930, "env_vars": {"A": "1"}}
+
+
+def test_the_migration_leaves_answers_without_bootstrap_timeout_as_they_are():
     assert v0_2_0.before({"stacks": []}) == {"stacks": []}
+
+
+def test_the_migration_keeps_a_step_timeout_already_there():
     # A build from after the change already has the new answer: it is kept.
     assert v0_2_0.before({"bootstrap_timeout": 1000, "step_timeout": 200}) == {"step_timeout": 200}
 
@@ -132,9 +138,99 @@ def test_team_rules_survive_the_0_2_0_reordering_of_permissions(releases, tmp_pa
     settings["env"]["TEAM_FLAG"] = "1"
     settings_file.write_text(json.dumps(settings, indent=2) + "\n")
     git_save(project, "team rules")
-    with local.cwd(project):
-        run_update(answers_file=ANSWERS_FILE, defaults=True, overwrite=True, unsafe=True, quiet=True)
+    update(project)
     after = json.loads(settings_file.read_text())
     assert "Bash(make lint:*)" in after["permissions"]["allow"]
     assert after["env"]["TEAM_FLAG"] == "1"
     assert after["permissions"]["allow"][-2:] == ["Bash(.claude/scripts/cloud-init.sh:*)", "Bash(make lint:*)"]
+
+
+# --- 0.6.0: the static engine; the team's edits to the old cloud-init.sh move to cloud-init.d ---
+
+ENGINE_ANSWERS = {"project_name": "team", "stacks": ["python"], "python_tool": "uv", "background_install": False}
+
+
+@pytest.fixture(scope="module")
+def from_0_2_0(tmp_path_factory) -> Path:
+    """The real 0.2.0 rebuilt from history, then this working tree as 99.0.0 (after 0.6.0)."""
+    repo = release_from_history(recorded(ROOT)["0.2.0"], tmp_path_factory.mktemp("engine") / "template", "0.2.0")
+    git("-C", str(repo), "rm", "-r", "--quiet", ".")
+    return snapshot_template(repo, tag="99.0.0")
+
+
+def copy_at_0_2_0(template: Path, destination: Path) -> Path:
+    project = generate(template, destination, ENGINE_ANSWERS, vcs_ref="0.2.0")
+    git_save(project, "copy at 0.2.0")
+    return project
+
+
+def edit_script(project: Path, edit) -> None:
+    script = project / ".claude" / "scripts" / "cloud-init.sh"
+    script.write_text(edit(script.read_text()))
+    git_save(project, "the team's edits to cloud-init.sh")
+
+
+def update_to_99(project: Path) -> None:
+    update(project, vcs_ref="99.0.0")
+
+
+def added_lines(text: str) -> str:
+    """0.2.0's script with an export and a command added, each where a team would add it."""
+    text = text.replace('  persist_var VIRTUAL_ENV "$project_dir/.venv"\n',
+                        '  persist_var VIRTUAL_ENV "$project_dir/.venv"\n  persist_var TEAM_FLAG "on"\n'
+                        '  persist_path "$project_dir/tools/bin"\n', 1)
+    assert "TEAM_FLAG" in text, "0.2.0's script no longer has the line this test edits after"
+    return text.replace("step_python() {\n", "step_python() {\n  uv pip install -e ./lib\n", 1)
+
+
+def test_0_6_0_moves_added_lines_into_the_teams_steps_and_the_session_runs_them(from_0_2_0, tmp_path):
+    project = copy_at_0_2_0(from_0_2_0, tmp_path / "project")
+    edit_script(project, added_lines)
+    update_to_99(project)
+    fresh = generate(from_0_2_0, tmp_path / "fresh", ENGINE_ANSWERS, vcs_ref="99.0.0")
+    assert (project / ".claude/scripts/cloud-init.sh").read_bytes() == (fresh / ".claude/scripts/cloud-init.sh").read_bytes()
+    team = project / ".claude" / "scripts" / "cloud-init.d"
+    assert sorted(path.name for path in team.iterdir()) == ["from-old-cloud-init.sh", "from-old-cloud-init.steps"]
+    assert "env\tTEAM_FLAG\ton\n" in (team / "from-old-cloud-init.steps").read_text()
+    assert "path\t{project}/tools/bin\n" in (team / "from-old-cloud-init.steps").read_text()
+    assert "uv pip install -e ./lib" in (team / "from-old-cloud-init.sh").read_text()
+    session = CloudSession(project, tmp_path / "session")
+    (project / "pyproject.toml").write_text("[project]\nname = 'team'\n")
+    session.start()
+    assert session.calls() == ["uv sync", "uv pip install -e ./lib"]
+    exported = session.exports("TEAM_FLAG", "PATH")
+    assert exported["TEAM_FLAG"] == "on"
+    assert f"{project}/tools/bin:" in exported["PATH"]
+
+
+def test_0_6_0_keeps_changed_lines_for_review_and_fails_the_update(from_0_2_0, tmp_path):
+    project = copy_at_0_2_0(from_0_2_0, tmp_path / "project")
+    edit_script(project, lambda text: added_lines(text).replace("uv sync --frozen", "uv sync --frozen --all-extras", 1))
+    with pytest.raises(Exception):  # noqa: B017 - Copier raises its own error for a failing migration
+        update_to_99(project)
+    review = (project / ".claude/scripts/cloud-init.d/from-old-cloud-init.review").read_text()
+    assert re.search(r"<<<<<<< .*\n.*uv sync --frozen\n=======\n.*uv sync --frozen --all-extras\n>>>>>>> ", review)
+    assert "uv pip install -e ./lib" in (project / ".claude/scripts/cloud-init.d/from-old-cloud-init.sh").read_text()
+    assert "steps_file=" in (project / ".claude/scripts/cloud-init.sh").read_text(), "the engine landed"
+
+
+def test_0_6_0_leaves_an_unedited_script_to_the_merge(from_0_2_0, tmp_path):
+    project = copy_at_0_2_0(from_0_2_0, tmp_path / "project")
+    update_to_99(project)
+    assert not (project / ".claude" / "scripts" / "cloud-init.d").exists()
+
+
+def test_0_6_0_leaves_the_script_alone_when_the_old_release_cannot_be_rendered(tmp_path, capsys):
+    from tasks.migrations import v0_6_0
+
+    script = tmp_path / ".claude" / "scripts" / "cloud-init.sh"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/usr/bin/env bash\necho edited by the team\n")
+
+    def unrenderable():
+        raise RuntimeError("no _commit")
+
+    v0_6_0.prepare(tmp_path, unrenderable)
+    assert script.read_text() == "#!/usr/bin/env bash\necho edited by the team\n"
+    assert not (tmp_path / ".claude" / "scripts" / "cloud-init.d").exists()
+    assert "the merge will show them as a conflict" in capsys.readouterr().out

@@ -18,10 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from copier import run_update
-
-from helpers import ANSWERS_FILE, ROOT, generate, git_save, snapshot_template
-from plumbum import local
+from helpers import ANSWERS_FILE, ROOT, generate, git_save, release, snapshot_template, update
 
 ORG = yaml.safe_load((ROOT / "examples" / "org-answers.yml").read_text(encoding="utf-8"))["defaults"]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -29,11 +26,6 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 def answers(project: Path) -> dict:
     return yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8"))
-
-
-def update(project: Path, **kwargs) -> None:
-    with local.cwd(project):
-        run_update(answers_file=ANSWERS_FILE, defaults=True, overwrite=True, unsafe=True, quiet=True, **kwargs)
 
 
 def team_repo(template: Path, destination: Path, vcs_ref: str, **kwargs) -> Path:
@@ -52,12 +44,7 @@ def with_new_question(tmp_path_factory) -> Path:
     """1.0.0 is this working tree; 1.1.0 adds a question that 1.0.0's repositories never answered,
     and changes the default of permission_profile from standard to autonomous."""
     repo = snapshot_template(tmp_path_factory.mktemp("org-versions"), tag="1.0.0")
-    copier_yml = repo / "copier.yml"
-    copier_yml.write_text(copier_yml.read_text(encoding="utf-8")
-                          .replace("  default: standard\n", "  default: autonomous\n", 1)
-                          + "\nreview_policy:\n  type: str\n  help: New in 1.1.0\n  default: none\n", encoding="utf-8")
-    git_save(repo, "release 1.1.0", tag="1.1.0")
-    return repo
+    return release(repo, "1.1.0", "release-1.1.0-new-question.patch")
 
 
 def test_org_defaults_as_user_defaults_apply_on_copy(template_repo, tmp_path):
@@ -102,16 +89,32 @@ def test_org_user_defaults_fill_a_question_the_repository_never_answered(with_ne
     assert recorded["permission_profile"] == "cautious"  # answered: the team's choice
 
 
-def test_a_release_that_changes_a_default_reaches_only_repositories_that_never_answered(with_new_question, tmp_path):
-    """A copy records every answer, defaults included: a new default in a release changes no
-    answered question, on copy with or without --defaults. Only new questions take it."""
+# A copy records every answer, defaults included: a new default in a release changes no
+# answered question, on copy with or without --defaults. Only new questions take it.
+
+
+@pytest.fixture(scope="module")
+def copied_before_the_new_default(with_new_question, tmp_path_factory) -> Path:
+    """A repository copied at 1.0.0 with defaults only, then updated to 1.1.0, which changes
+    the default of permission_profile and adds review_policy (read only)."""
     assert "  default: autonomous\n" in (with_new_question / "copier.yml").read_text()
-    project = generate(with_new_question, tmp_path / "p", {"project_name": "p"}, vcs_ref="1.0.0")
+    project = generate(with_new_question, tmp_path_factory.mktemp("new-default") / "p", {"project_name": "p"},
+                       vcs_ref="1.0.0")
     git_save(project, "copy")
     assert answers(project)["permission_profile"] == "standard"
     update(project, vcs_ref="1.1.0")
-    assert answers(project)["permission_profile"] == "standard"
-    assert answers(project)["review_policy"] == "none"
+    return project
+
+
+def test_an_update_keeps_an_answer_recorded_from_an_old_default(copied_before_the_new_default):
+    assert answers(copied_before_the_new_default)["permission_profile"] == "standard"
+
+
+def test_an_update_gives_a_new_question_the_releases_default(copied_before_the_new_default):
+    assert answers(copied_before_the_new_default)["review_policy"] == "none"
+
+
+def test_a_fresh_copy_takes_the_releases_new_default(with_new_question, tmp_path):
     fresh = generate(with_new_question, tmp_path / "fresh", {"project_name": "p"}, vcs_ref="1.1.0")
     assert answers(fresh)["permission_profile"] == "autonomous"
 
@@ -133,11 +136,22 @@ def test_the_settings_file_defaults_work_from_the_command_line(with_new_question
     assert recorded["permission_profile"] == "cautious"
 
 
-def test_the_readme_passes_org_defaults_as_user_defaults_and_warns_about_data_file():
-    section = README.split("\n### Organisation defaults\n", 1)[1].split("\n### ", 1)[0]
-    assert "COPIER_SETTINGS_PATH" in section and "defaults:" in section
-    assert "--data-file" in section and "overrides" in section
-    assert "never answered" in section
+ORG_DEFAULTS_SECTION = README.split("\n### Organisation defaults\n", 1)[1].split("\n### ", 1)[0]
+
+
+def test_the_readme_passes_org_defaults_as_user_defaults():
+    assert "COPIER_SETTINGS_PATH" in ORG_DEFAULTS_SECTION and "defaults:" in ORG_DEFAULTS_SECTION
+
+
+def test_the_readme_warns_that_a_data_file_overrides_recorded_answers():
+    assert "--data-file" in ORG_DEFAULTS_SECTION and "overrides" in ORG_DEFAULTS_SECTION
+
+
+def test_the_readme_says_org_defaults_reach_only_questions_never_answered():
+    assert "never answered" in ORG_DEFAULTS_SECTION
+
+
+def test_the_example_org_file_says_how_to_use_it():
     header = (ROOT / "examples" / "org-answers.yml").read_text(encoding="utf-8").split("\ndefaults:", 1)[0]
     assert "COPIER_SETTINGS_PATH" in header
 

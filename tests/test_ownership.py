@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from copier import run_recopy
 
-from helpers import ANSWERS_FILE, build_file_tree, generate, git_save
+from helpers import ANSWERS_FILE, assert_no_conflicts, build_file_tree, copy_at, generate, git_save, update
 
 # A team's own hook, anchored at the project exactly as the template anchors its hooks: the
 # command starts like the template's, but no template release ever generates it.
@@ -45,20 +45,35 @@ def test_a_team_hook_that_starts_like_the_templates_survives_a_copy_over_the_rep
         '"${CLAUDE_PROJECT_DIR:-.}"/.claude/hooks/format-on-edit.sh', TEAM_LINT]
 
 
-def test_a_team_hook_that_starts_like_the_templates_survives_an_update(versions, tmp_path):
-    from test_update import assert_no_conflicts, copy_at, update
-
-    project = copy_at(versions, tmp_path / "project", {"stacks": ["python"]})
+@pytest.fixture(scope="module")
+def updated_with_team_hook(versions, tmp_path_factory) -> Path:
+    """A repository copied at 1.0.0 with the team's hook and a key the template never writes
+    (`model`, put first), updated to 1.1.0 (read only)."""
+    project = copy_at(versions, tmp_path_factory.mktemp("ownership") / "project", {"stacks": ["python"]})
     add_team_lint_hook(project)
     settings_file = project / ".claude" / "settings.json"
     settings_file.write_text(json.dumps({"model": "opus", **json.loads(settings_file.read_text())}, indent=2) + "\n")
     git_save(project, "the team's hook, and a key the template never writes")
     update(project)
-    assert_no_conflicts(project)
-    settings = json.loads(settings_file.read_text())
-    assert settings["model"] == "opus" and list(settings)[-1] == "model", "set aside, and back at the end"
-    groups = post_tool_use(project)
+    return project
+
+
+def test_an_update_over_a_team_hook_leaves_no_conflicts(updated_with_team_hook):
+    assert_no_conflicts(updated_with_team_hook)
+
+
+def test_a_team_hook_that_starts_like_the_templates_survives_an_update(updated_with_team_hook):
+    groups = post_tool_use(updated_with_team_hook)
     assert groups[-1] == TEAM_LINT_GROUP and groups.count(TEAM_LINT_GROUP) == 1
+
+
+def test_a_key_the_template_never_writes_is_set_aside_and_back_at_the_end(updated_with_team_hook):
+    settings = json.loads((updated_with_team_hook / ".claude" / "settings.json").read_text())
+    assert settings["model"] == "opus" and list(settings)[-1] == "model", "set aside, and back at the end"
+
+
+def test_the_releases_change_to_the_templates_hook_arrives_beside_the_teams(updated_with_team_hook):
+    groups = post_tool_use(updated_with_team_hook)
     assert groups[0]["hooks"][0]["timeout"] == 45, "the release's change to the template's hook arrives"
 
 

@@ -12,10 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from copier import run_update
-from plumbum import local
 
-from helpers import ANSWERS_FILE, ROOT, generate, generated_files, git
+from helpers import ANSWERS_FILE, ROOT, generate, generated_files, git, update
 from scripts.release import (
     CHANGELOG,
     RECORD,
@@ -256,8 +254,7 @@ def test_an_update_from_each_release_equals_a_fresh_copy(repository, tmp_path, r
     git("-C", str(project), "init", "--quiet", "--initial-branch=main")
     git("-C", str(project), "add", "--all")
     git("-C", str(project), "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "--quiet", "-m", "copy")
-    with local.cwd(project):
-        run_update(answers_file=ANSWERS_FILE, defaults=True, overwrite=True, unsafe=True, quiet=True, vcs_ref="HEAD")
+    update(project, vcs_ref="HEAD")
     fresh = generate(repository, tmp_path / "fresh" / "project", answers, vcs_ref="HEAD")
     updated_files, fresh_files = tree(project), tree(fresh)
     assert sorted(path for path in {*updated_files, *fresh_files} if updated_files.get(path) != fresh_files.get(path)) == []

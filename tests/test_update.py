@@ -1,8 +1,9 @@
 """`copier update` keeps every team edit, brings the template's changes, equals a fresh copy
 when nothing was edited, and never hides a conflict.
 
-The template versions are built by plumbum in tmp folders: 1.0.0 is this working tree,
-1.1.0 the same with changes to the same generated files a team edits, elsewhere in them."""
+The template versions are built in tmp folders (tests/conftest.py, `versions`): 1.0.0 is this
+working tree, 1.1.0 a commit on top of it of tests/data/release-1.1.0.patch, which changes
+the same generated files a team edits, elsewhere in them."""
 
 from __future__ import annotations
 
@@ -15,11 +16,21 @@ from pathlib import Path
 
 import pytest
 import yaml
-from copier import run_update
-from plumbum import local
 
 from extensions.layout import LAYOUT, UPDATE_WORKFLOW
-from helpers import ANSWERS_FILE, ROOT, build_file_tree, generate, generated_files, git, git_save, snapshot_template
+from helpers import (
+    ANSWERS_FILE,
+    ROOT,
+    assert_no_conflicts,
+    build_file_tree,
+    copy_at,
+    generate,
+    generated_files,
+    git,
+    git_save,
+    snapshot_template,
+    update,
+)
 from scripts.release import recorded
 from test_migrations import release_from_history
 
@@ -31,19 +42,6 @@ UPDATE_SETS = {
                                "custom_mcp_servers": {"docs": {"type": "http", "url": "https://docs.example.com/mcp"}}},
     "defaults": {},
 }
-
-def copy_at(versions: Path, destination: Path, answers: dict, files: dict | None = None) -> Path:
-    """A team's repository: the template copied at 1.0.0 and committed."""
-    destination.mkdir(parents=True, exist_ok=True)
-    build_file_tree(destination, files or {})
-    generate(versions, destination, {"project_name": "team", **answers}, vcs_ref="1.0.0")
-    git_save(destination, "copier copy at 1.0.0")
-    return destination
-
-
-def update(project: Path, **kwargs) -> None:
-    with local.cwd(project):
-        run_update(answers_file=ANSWERS_FILE, defaults=True, overwrite=True, unsafe=True, quiet=True, **kwargs)
 
 
 def team_edits(project: Path) -> None:
@@ -76,51 +74,147 @@ def team_edits(project: Path) -> None:
     git_save(project, "team edits")
 
 
-def assert_no_conflicts(project: Path) -> None:
-    assert git("-C", str(project), "diff", "--name-only", "--diff-filter=U").strip() == ""
-    for path in generated_files(project):
-        text = path.read_text(errors="replace")
-        assert not re.search(r"^(<{7}|>{7})( |$)", text, flags=re.MULTILINE), f"conflict markers in {path}"
-        assert path.suffix != ".rej"
+@pytest.fixture(scope="module")
+def updated_over_team_edits(versions, tmp_path_factory):
+    """The project of an UPDATE_SETS name, copied at 1.0.0, edited as a team does (team_edits)
+    and updated to 1.1.0: made once per name and module, then only read by the tests."""
+    projects: dict[str, Path] = {}
+
+    def updated(name: str) -> Path:
+        if name not in projects:
+            project = copy_at(versions, tmp_path_factory.mktemp(name) / "project", UPDATE_SETS[name])
+            team_edits(project)
+            update(project)
+            projects[name] = project
+        return projects[name]
+
+    return updated
+
+
+def settings_of(project: Path) -> dict:
+    return json.loads((project / ".claude" / "settings.json").read_text())
+
+
+def claude_md_blocks(project: Path) -> tuple[str, str]:
+    """CLAUDE.md before and after its `BEGIN user block` marker: the template's part, the team's."""
+    managed, user = (project / "CLAUDE.md").read_text().split("BEGIN user block", 1)
+    return managed, user
+
+
+WITH_GITHUB_MCP = sorted(name for name, answers in UPDATE_SETS.items() if "github" in answers.get("mcp_servers", []))
+WITH_FORMAT_HOOK = sorted(name for name, answers in UPDATE_SETS.items() if answers.get("stacks"))
+
+
+# --- an update over a team's edits: no conflict, and the new release recorded ----------------
 
 
 @pytest.mark.parametrize("name", sorted(UPDATE_SETS))
-def test_team_edits_survive_and_template_changes_arrive(versions, tmp_path, name):
-    answers = UPDATE_SETS[name]
-    project = copy_at(versions, tmp_path / "project", answers)
-    team_edits(project)
-    update(project)
-    assert_no_conflicts(project)
-    assert yaml.safe_load((project / ANSWERS_FILE).read_text())["_commit"] == "1.1.0"
+def test_an_update_over_team_edits_leaves_no_conflicts(updated_over_team_edits, name):
+    assert_no_conflicts(updated_over_team_edits(name))
 
-    # The team's edits.
-    claude_md = (project / "CLAUDE.md").read_text()
-    user_block = claude_md.split("BEGIN user block", 1)[1]
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_an_update_over_team_edits_records_the_new_release(updated_over_team_edits, name):
+    assert yaml.safe_load((updated_over_team_edits(name) / ANSWERS_FILE).read_text())["_commit"] == "1.1.0"
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_an_update_over_team_edits_leaves_no_team_entries_set_aside(updated_over_team_edits, name):
+    assert not (updated_over_team_edits(name) / ".claude" / "state" / "update-team-entries.json").exists()
+
+
+# --- the team's edits survive -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_teams_claude_md_text_survives_an_update(updated_over_team_edits, name):
+    _, user_block = claude_md_blocks(updated_over_team_edits(name))
     assert "TEAM: services talk through the queue" in user_block and "TEAM: run make lint first." in user_block
-    settings = json.loads((project / ".claude" / "settings.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_teams_settings_entries_survive_an_update(updated_over_team_edits, name):
+    settings = settings_of(updated_over_team_edits(name))
     assert "Bash(make lint:*)" in settings["permissions"]["allow"]
     assert settings["env"]["TEAM_FLAG"] == "1"
     assert settings["hooks"]["Stop"][0]["hooks"][0]["command"].endswith("/.claude/hooks/notify.sh")
-    assert "team-tool" in json.loads((project / ".mcp.json").read_text())["mcpServers"]
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_teams_mcp_server_survives_an_update(updated_over_team_edits, name):
+    assert "team-tool" in json.loads((updated_over_team_edits(name) / ".mcp.json").read_text())["mcpServers"]
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_teams_own_skill_command_and_hook_survive_an_update(updated_over_team_edits, name):
+    project = updated_over_team_edits(name)
     for added in (".claude/skills/team-release/SKILL.md", ".claude/commands/deploy.md", ".claude/hooks/notify.sh"):
         assert (project / added).is_file(), added
-    script = (project / ".claude" / "scripts" / "cloud-init.sh").read_text()
-    assert "# TEAM: our local tweak" in script
 
-    # The template's changes.
-    assert "NEW-IN-1.1: sessions start from a fresh clone." in claude_md.split("BEGIN user block", 1)[0]
-    assert "Read(./**/*.p12)" in settings["permissions"]["deny"]
-    assert ("Bash(uv tree:*)" in settings["permissions"]["allow"]) == ("python" in answers.get("stacks", []))
-    assert "# NEW-IN-1.1: a comment." in script
-    assert "cache/" in (project / ".claude" / ".gitignore").read_text()
-    assert settings["permissions"]["allow"][-2:] == ["Bash(git blame:*)", "Bash(make lint:*)"]
-    assert settings["permissions"]["deny"][-1] == "Edit(./**/.env.local)"
-    if "github" in answers.get("mcp_servers", []):
-        servers = json.loads((project / ".mcp.json").read_text())["mcpServers"]
-        assert servers["github"]["url"].endswith("/mcp/x/all") and list(servers)[-1] == "team-tool"
-    if (project / ".claude" / "hooks" / "format-on-edit.sh").exists():
-        assert settings["hooks"]["PostToolUse"][0]["hooks"][0]["timeout"] == 45
-    assert not (project / ".claude" / "state" / "update-team-entries.json").exists()
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_teams_tweak_to_the_bootstrap_script_survives_an_update(updated_over_team_edits, name):
+    assert "# TEAM: our local tweak" in (updated_over_team_edits(name) / ".claude" / "scripts" / "cloud-init.sh").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_releases_change_to_the_engine_arrives_beside_the_teams_tweak(updated_over_team_edits, name):
+    assert "# NEW-IN-1.1: a comment." in (updated_over_team_edits(name) / ".claude" / "scripts" / "cloud-init.sh").read_text()
+
+
+# --- the release's changes arrive -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_releases_claude_md_line_arrives_in_the_managed_block(updated_over_team_edits, name):
+    managed, _ = claude_md_blocks(updated_over_team_edits(name))
+    assert "NEW-IN-1.1: sessions start from a fresh clone." in managed
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_releases_gitignore_line_arrives(updated_over_team_edits, name):
+    assert "cache/" in (updated_over_team_edits(name) / ".claude" / ".gitignore").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_releases_deny_rule_inside_the_list_arrives(updated_over_team_edits, name):
+    assert "Read(./**/*.p12)" in settings_of(updated_over_team_edits(name))["permissions"]["deny"]
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_releases_deny_rule_at_the_end_of_the_list_arrives_last(updated_over_team_edits, name):
+    assert settings_of(updated_over_team_edits(name))["permissions"]["deny"][-1] == "Edit(./**/.env.local)"
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_releases_allow_rule_at_the_end_of_the_list_lands_before_the_teams_own(updated_over_team_edits, name):
+    allow = settings_of(updated_over_team_edits(name))["permissions"]["allow"]
+    assert allow[-2:] == ["Bash(git blame:*)", "Bash(make lint:*)"]
+
+
+@pytest.mark.parametrize("name", sorted(UPDATE_SETS))
+def test_the_releases_stack_allow_rule_arrives_only_with_its_stack(updated_over_team_edits, name):
+    allow = settings_of(updated_over_team_edits(name))["permissions"]["allow"]
+    assert ("Bash(uv tree:*)" in allow) == ("python" in UPDATE_SETS[name].get("stacks", []))
+
+
+@pytest.mark.parametrize("name", WITH_GITHUB_MCP)
+def test_the_releases_mcp_server_url_arrives(updated_over_team_edits, name):
+    servers = json.loads((updated_over_team_edits(name) / ".mcp.json").read_text())["mcpServers"]
+    assert servers["github"]["url"].endswith("/mcp/x/all")
+
+
+@pytest.mark.parametrize("name", WITH_GITHUB_MCP)
+def test_the_teams_mcp_server_stays_after_the_templates(updated_over_team_edits, name):
+    servers = json.loads((updated_over_team_edits(name) / ".mcp.json").read_text())["mcpServers"]
+    assert list(servers)[-1] == "team-tool"
+
+
+@pytest.mark.parametrize("name", WITH_FORMAT_HOOK)
+def test_the_releases_hook_timeout_arrives(updated_over_team_edits, name):
+    project = updated_over_team_edits(name)
+    assert (project / ".claude" / "hooks" / "format-on-edit.sh").exists()
+    assert settings_of(project)["hooks"]["PostToolUse"][0]["hooks"][0]["timeout"] == 45
 
 
 @pytest.mark.parametrize("name", sorted(UPDATE_SETS))
@@ -149,37 +243,68 @@ def test_a_real_conflict_fails_the_update_and_names_the_file(versions, tmp_path,
     assert "<<<<<<< " in claude_md.read_text()
 
 
-def test_the_check_finds_each_kind_of_problem(versions, tmp_path):
+def run_the_check(versions: Path, folder: Path) -> subprocess.CompletedProcess:
+    """tasks/check_update.py, the check an update runs last, in `folder`."""
+    return subprocess.run(["python3", str(versions / "tasks" / "check_update.py")], cwd=folder, capture_output=True,
+                          text=True)
+
+
+def test_the_check_passes_a_clean_project_silently_every_time(versions, tmp_path):
     project = copy_at(versions, tmp_path / "project", {"mcp_servers": ["github"]})
-    checker = versions / "tasks" / "check_update.py"
-    run = lambda: subprocess.run(["python3", str(checker)], cwd=project, capture_output=True, text=True)  # noqa: E731
-    assert run().returncode == 0 and run().stderr == "", "a clean project passes, silently, every time"
+    first, second = run_the_check(versions, project), run_the_check(versions, project)
+    assert first.returncode == 0 and second.stderr == "", "a clean project passes, silently, every time"
+
+
+def test_the_check_finds_each_kind_of_problem_in_one_run(versions, tmp_path):
+    project = copy_at(versions, tmp_path / "project", {"mcp_servers": ["github"]})
     (project / ".mcp.json").write_text('{"mcpServers": {,}}')
     (project / "notes.txt.rej").write_text("@@ -1 +1 @@\n")
     (project / "README.md").write_text("a\n<<<<<<< before updating\nb\n=======\nc\n>>>>>>> after updating\n")
-    result = run()
+    result = run_the_check(versions, project)
     assert result.returncode == 1
     for expected in (".mcp.json: invalid JSON", "notes.txt.rej: rejected hunk", "README.md: conflict markers"):
         assert expected in result.stderr
+
+
+def test_the_check_passes_outside_a_git_repository(versions, tmp_path):
     outside = tmp_path / "not-a-repo"
     outside.mkdir()
-    assert subprocess.run(["python3", str(checker)], cwd=outside).returncode == 0
+    assert run_the_check(versions, outside).returncode == 0
 
 
-def test_turning_an_option_off_removes_exactly_its_files(versions, tmp_path):
-    project = copy_at(versions, tmp_path / "project", {"stacks": ["python"]})
+@pytest.fixture(scope="module")
+def options_turned_off(versions, tmp_path_factory) -> Path:
+    """A python project copied at 1.0.0 with the team's edits, updated to 1.1.0 with starter
+    skills, agents and starter hooks turned off (read only)."""
+    project = copy_at(versions, tmp_path_factory.mktemp("options-off") / "project", {"stacks": ["python"]})
     team_edits(project)
     update(project, data={"starter_skills": [], "include_agents": False, "starter_hooks": []})
-    assert_no_conflicts(project)
+    return project
+
+
+def test_turning_options_off_in_an_update_leaves_no_conflicts(options_turned_off):
+    assert_no_conflicts(options_turned_off)
+
+
+def test_turning_an_option_off_removes_its_files(options_turned_off):
+    project = options_turned_off
     assert not (project / ".claude" / "skills" / "cloud-environment").exists()
     assert not (project / ".claude" / "skills" / "add-dependency").exists()
     assert not (project / ".claude" / "agents").exists()
     assert not (project / ".claude" / "hooks" / "format-on-edit.sh").exists()
-    # What the team added stays, and so does what other options generate.
-    assert (project / ".claude" / "skills" / "team-release" / "SKILL.md").is_file()
-    assert (project / ".claude" / "hooks" / "notify.sh").is_file()
-    assert (project / ".claude" / "commands" / "check.md").is_file()
-    settings = json.loads((project / ".claude" / "settings.json").read_text())
+
+
+def test_turning_an_option_off_keeps_the_files_the_team_added_beside_its_own(options_turned_off):
+    assert (options_turned_off / ".claude" / "skills" / "team-release" / "SKILL.md").is_file()
+    assert (options_turned_off / ".claude" / "hooks" / "notify.sh").is_file()
+
+
+def test_turning_an_option_off_keeps_what_other_options_generate(options_turned_off):
+    assert (options_turned_off / ".claude" / "commands" / "check.md").is_file()
+
+
+def test_turning_the_starter_hooks_off_removes_their_settings_and_keeps_the_teams(options_turned_off):
+    settings = json.loads((options_turned_off / ".claude" / "settings.json").read_text())
     assert "PostToolUse" not in settings["hooks"] and "Stop" in settings["hooks"]
 
 
@@ -254,7 +379,8 @@ def test_options_turned_off_and_on_in_an_update_from_the_last_release(from_last_
     old = set(tree(project))
     update(project, data=after)
     assert_no_conflicts(project)
-    assert old ^ set(tree(project)) == set(TOGGLES)
+    # Since 0.6.0 every copy also has the bootstrap's data file.
+    assert old ^ set(tree(project)) == set(TOGGLES) | {".claude/scripts/cloud-init.steps"}
     fresh = generate(from_last_release, tmp_path / "fresh", {"project_name": "team", **after}, vcs_ref="99.0.0")
     assert tree(project) == tree(fresh)
 
@@ -268,8 +394,12 @@ def test_check_update_reports_the_new_release(versions, tmp_path):
     assert json.loads(result.stdout) == {"update_available": True, "current_version": "1.0.0", "latest_version": "1.1.0"}
 
 
-def test_a_teams_own_mcp_file_merges_with_one_the_template_starts_writing(versions, tmp_path):
-    project = copy_at(versions, tmp_path / "project", {"stacks": ["go"]})
+@pytest.fixture(scope="module")
+def template_starts_writing(versions, tmp_path_factory) -> Path:
+    """A go project copied at 1.0.0 without .mcp.json and env vars, to which the team added
+    its own .mcp.json and env var, updated to 1.1.0 with an MCP server and an env var chosen
+    (read only)."""
+    project = copy_at(versions, tmp_path_factory.mktemp("starts-writing") / "project", {"stacks": ["go"]})
     assert not (project / ".mcp.json").exists()
     (project / ".mcp.json").write_text(json.dumps({"mcpServers": {"team-tool": {"command": "team-mcp"}}}, indent=2) + "\n")
     settings_file = project / ".claude" / "settings.json"
@@ -278,19 +408,32 @@ def test_a_teams_own_mcp_file_merges_with_one_the_template_starts_writing(versio
     settings_file.write_text(json.dumps(settings, indent=2) + "\n")
     git_save(project, "the team's own MCP server and env var")
     update(project, data={"mcp_servers": ["github"], "env_vars": {"LOG_LEVEL": "info"}})
-    assert_no_conflicts(project)
-    servers = json.loads((project / ".mcp.json").read_text())["mcpServers"]
+    return project
+
+
+def test_an_update_that_starts_writing_the_teams_files_leaves_no_conflicts(template_starts_writing):
+    assert_no_conflicts(template_starts_writing)
+
+
+def test_a_teams_own_mcp_file_merges_with_one_the_template_starts_writing(template_starts_writing):
+    servers = json.loads((template_starts_writing / ".mcp.json").read_text())["mcpServers"]
     assert list(servers) == ["github", "team-tool"]
-    after = json.loads(settings_file.read_text())
+
+
+def test_a_teams_env_var_merges_with_the_env_vars_the_template_starts_writing(template_starts_writing):
+    after = json.loads((template_starts_writing / ".claude" / "settings.json").read_text())
     assert after["env"] == {"LOG_LEVEL": "info", "TEAM_FLAG": "1"}
+
+
+def test_the_settings_approve_the_mcp_server_the_template_starts_writing(template_starts_writing):
+    after = json.loads((template_starts_writing / ".claude" / "settings.json").read_text())
     assert after["enabledMcpjsonServers"] == ["github"]
 
 
-def test_a_conflict_in_settings_keeps_every_team_entry_and_fails(versions, tmp_path, capfd):
-    """The team edits the format-on-edit timeout that 1.1.0 also changes (30 -> 45): a real
-    collision. The update fails and names the file, the conflict stays visible with both
-    sides, and every team-only entry is back in the file, not left in the stash."""
-    project = copy_at(versions, tmp_path / "project", {"stacks": ["python"], "mcp_servers": ["github"]})
+def with_a_settings_conflict(versions: Path, destination: Path) -> Path:
+    """A team's repository at 1.0.0 that edits the format-on-edit timeout 1.1.0 also changes
+    (30 -> 45), a real collision, and adds entries of its own to settings.json and .mcp.json."""
+    project = copy_at(versions, destination, {"stacks": ["python"], "mcp_servers": ["github"]})
     settings_file = project / ".claude" / "settings.json"
     settings = json.loads(settings_file.read_text())
     settings["hooks"]["PostToolUse"][0]["hooks"][0]["timeout"] = 60  # the template's entry
@@ -303,25 +446,62 @@ def test_a_conflict_in_settings_keeps_every_team_entry_and_fails(versions, tmp_p
     mcp["mcpServers"]["team-tool"] = {"command": "team-mcp"}
     mcp_file.write_text(json.dumps(mcp, indent=2) + "\n")
     git_save(project, "team edits, one to the template's hook timeout")
+    return project
+
+
+@pytest.fixture(scope="module")
+def settings_conflict(versions, tmp_path_factory) -> Path:
+    """That repository after its update to 1.1.0 failed on the conflict (read only)."""
+    project = with_a_settings_conflict(versions, tmp_path_factory.mktemp("settings-conflict") / "project")
+    with pytest.raises(Exception):
+        update(project)
+    return project
+
+
+def conflict_sides(project: Path) -> tuple[str, str]:
+    """(ours, theirs) of the one conflict in settings.json."""
+    text = (project / ".claude" / "settings.json").read_text()
+    ours, theirs = re.search(r"^<{7} .*?\n(.*?)^={7}\n(.*?)^>{7} ", text, flags=re.MULTILINE | re.DOTALL).groups()
+    return ours, theirs
+
+
+def test_a_conflict_in_settings_fails_the_update_and_names_the_file(versions, tmp_path, capfd):
+    project = with_a_settings_conflict(versions, tmp_path / "project")
     with pytest.raises(Exception):
         update(project)
     err = capfd.readouterr().err
     assert ".claude/settings.json: conflict markers; your own entries were kept in the file" in err
-    text = settings_file.read_text()
-    ours, theirs = re.search(r"^<{7} .*?\n(.*?)^={7}\n(.*?)^>{7} ", text, flags=re.MULTILINE | re.DOTALL).groups()
+
+
+def test_a_conflict_in_settings_shows_the_teams_side_and_the_releases(settings_conflict):
+    ours, theirs = conflict_sides(settings_conflict)
     assert '"timeout": 60' in ours and '"timeout": 45' in theirs
-    for side in ("ours", "theirs"):  # each side, taken whole, is the team's file
-        chosen = re.sub(r"^<{7} .*?\n(.*?)^={7}\n(.*?)^>{7} .*?\n",
-                        lambda m: m.group(1 if side == "ours" else 2), text, flags=re.MULTILINE | re.DOTALL)
-        resolved = json.loads(chosen)
-        assert "Bash(make lint:*)" in resolved["permissions"]["allow"]
-        assert "Read(./**/*.p12)" in resolved["permissions"]["deny"]
-        assert resolved["env"]["TEAM_FLAG"] == "1"
-        assert resolved["hooks"]["Stop"][0]["hooks"][0]["command"] == "notify.sh"
+
+
+@pytest.mark.parametrize("side", ["ours", "theirs"])
+def test_either_side_of_a_settings_conflict_taken_whole_is_the_teams_file(settings_conflict, side):
+    text = (settings_conflict / ".claude" / "settings.json").read_text()
+    chosen = re.sub(r"^<{7} .*?\n(.*?)^={7}\n(.*?)^>{7} .*?\n",
+                    lambda m: m.group(1 if side == "ours" else 2), text, flags=re.MULTILINE | re.DOTALL)
+    resolved = json.loads(chosen)
+    assert "Bash(make lint:*)" in resolved["permissions"]["allow"]
+    assert "Read(./**/*.p12)" in resolved["permissions"]["deny"]
+    assert resolved["env"]["TEAM_FLAG"] == "1"
+    assert resolved["hooks"]["Stop"][0]["hooks"][0]["command"] == "notify.sh"
+
+
+def test_no_conflict_marker_line_holds_a_team_entry(settings_conflict):
+    text = (settings_conflict / ".claude" / "settings.json").read_text()
     for marker_line in re.findall(r"^(?:<{7}|={7}|>{7}).*$", text, flags=re.MULTILINE):
         assert "make lint" not in marker_line
-    assert "team-tool" in json.loads(mcp_file.read_text())["mcpServers"]
-    assert not (project / ".claude" / "state" / "update-team-entries.json").exists()
+
+
+def test_the_teams_mcp_server_survives_a_settings_conflict(settings_conflict):
+    assert "team-tool" in json.loads((settings_conflict / ".mcp.json").read_text())["mcpServers"]
+
+
+def test_a_settings_conflict_leaves_no_team_entries_set_aside(settings_conflict):
+    assert not (settings_conflict / ".claude" / "state" / "update-team-entries.json").exists()
 
 
 def test_a_team_only_mcp_file_is_not_staged_as_deleted(versions, tmp_path):

@@ -277,3 +277,24 @@ def test_a_release_that_reorders_rules_keeps_a_teams_deletion_of_one(tmp_path):
     settings_doc["permissions"]["allow"].remove(first)
     final, reported, _, _ = simulate_update(tmp_path, old, new, project_files(settings_doc, None))
     assert "settings" in reported or first not in json.loads(final["settings"])["permissions"]["allow"]
+
+
+def test_an_update_stopped_with_a_team_file_set_aside_leaves_the_repository_as_it_was(releases, tmp_path):
+    """tasks/update_guard.py restores an update that stops between its stages; the team's file
+    set aside comes back with the checkout, and nothing of the set-aside stays behind."""
+    import signal
+
+    from test_update_guard import assert_restored, copier_update, snapshot, wait_for
+
+    project = copy_at(releases, tmp_path / "project", {})
+    build_file_tree(project, {".claude/commands/review.md": "our review\n"})
+    git_save(project, "the team's own /review")
+    before = snapshot(project)
+    manifest = project / ".claude" / "state" / "update-team-files.json"
+    update = copier_update(project)
+    wait_for(lambda: manifest.exists() or update.poll() is not None)
+    assert update.poll() is None, "the update ended before it could be stopped between its stages"
+    update.send_signal(signal.SIGKILL)
+    update.communicate(timeout=60)
+    assert_restored(project, before)
+    assert not manifest.exists() and not (project / ".claude" / "state" / "update-team-files").exists()
