@@ -176,18 +176,20 @@ def _appended(ours: object, theirs: object) -> object:
     return joined
 
 
-def _joined(template: Mapping, team: Mapping, layout: Mapping) -> dict:
+def _joined(template: Mapping, team: Mapping, layout: Mapping, prefer_team: bool = False) -> dict:
     """The keys of both, in `layout`'s order where it has them, the template's next, the
-    team's last; the template's value where both have a key."""
+    team's last; the template's value where both have a key (the team's, with prefer_team)."""
     keys = [k for k in layout if k in template or k in team] + [*template] + [*team]
-    return {key: template[key] if key in template else team[key] for key in dict.fromkeys(keys)}
+    first, second = (team, template) if prefer_team else (template, team)
+    return {key: first[key] if key in first else second[key] for key in dict.fromkeys(keys)}
 
 
-def join_settings(template: Mapping, team: Mapping, layout: Mapping | None = None) -> dict:
+def join_settings(template: Mapping, team: Mapping, layout: Mapping | None = None, prefer_team: bool = False) -> dict:
     """One settings.json from a template part and a team part: in each list the template's
     entries first, then the team's it lacks; mappings in `layout`'s key order (the file
     the team part came from; the template part by default), new keys after; the top level
-    in the template's order."""
+    in the template's order. Where both have an env var of the same name, the template's
+    value (the team's, with prefer_team: an update shows both sides of that conflict)."""
     layout = template if layout is None else layout
     joined = _joined(template, team, layout)
     if "permissions" in joined:
@@ -198,7 +200,8 @@ def join_settings(template: Mapping, team: Mapping, layout: Mapping | None = Non
                 permissions[key] = _appended(ours[key], theirs[key])
         joined["permissions"] = permissions
     if "env" in joined:
-        joined["env"] = _joined(_mapping(template.get("env")), _mapping(team.get("env")), _mapping(layout.get("env")))
+        joined["env"] = _joined(_mapping(template.get("env")), _mapping(team.get("env")), _mapping(layout.get("env")),
+                                prefer_team)
     if "hooks" in joined:
         hooks = dict(_mapping(template.get("hooks")))
         for event, groups in _mapping(team.get("hooks")).items():
@@ -209,12 +212,13 @@ def join_settings(template: Mapping, team: Mapping, layout: Mapping | None = Non
     return {key: joined[key] for key in [*SETTINGS_ORDER, *joined] if key in joined}
 
 
-def join_mcp(template: Mapping, team: Mapping, layout: Mapping | None = None) -> dict:
-    """One .mcp.json from a template part and a team part, ordered as in join_settings."""
+def join_mcp(template: Mapping, team: Mapping, layout: Mapping | None = None, prefer_team: bool = False) -> dict:
+    """One .mcp.json from a template part and a team part, ordered as in join_settings; a
+    server of the same name in both is the template's (the team's, with prefer_team)."""
     layout = template if layout is None else layout
     joined = _joined(template, team, layout)
     joined["mcpServers"] = _joined(_mapping(template.get("mcpServers")), _mapping(team.get("mcpServers")),
-                                   _mapping(layout.get("mcpServers")))
+                                   _mapping(layout.get("mcpServers")), prefer_team)
     return {key: joined[key] for key in [*MCP_ORDER, *joined] if key in joined}
 
 

@@ -1,10 +1,12 @@
 """After `copier update`: find what the merge could not settle, and fail loudly.
 
 Copier exits 0 even when a file has conflicts, so this task makes them visible: unmerged
-paths, conflict markers, `.rej` files and JSON that no longer parses. It prints the
-files that need attention and exits 1, which makes `copier update` (and so a fleet
-workflow) fail. It only reads, so it is safe to run the three times Copier runs tasks
-during an update; in Copier's temporary copies (no git repository) it does nothing.
+paths, conflict markers, `.rej` files, a release's new file beside a team's own file of the
+same name (`.copier-new`), JSON that no longer parses or holds a key twice, and the team's
+JSON entries left set aside. It prints the files that need attention and exits 1, which
+makes `copier update` (and so a fleet workflow) fail. It only reads, so it is safe to run
+the three times Copier runs tasks during an update; in Copier's temporary copies (no git
+repository) it does nothing.
 """
 
 from __future__ import annotations
@@ -18,11 +20,21 @@ from pathlib import Path
 MARKER = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
 JSON_FILES = (".claude/settings.json", ".mcp.json")
 STASH = ".claude/state/update-team-entries.json"  # tasks/json_ownership.py's
+NEW_FILE = ".copier-new"  # tasks/team_files.py's: a release's file beside the team's own
 
 
 def git(*args: str) -> list[str]:
     result = subprocess.run(["git", *args], capture_output=True, text=True)
     return [line for line in result.stdout.split("\0" if "-z" in args else "\n") if line] if result.returncode == 0 else []
+
+
+def _unique_keys(pairs: list) -> dict:
+    """A key twice in one JSON object: Claude Code would read only the last."""
+    keys = [key for key, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise ValueError(f"the key {key!r} twice in one object")
+    return dict(pairs)
 
 
 def problems(root: Path) -> dict[str, str]:
@@ -34,6 +46,9 @@ def problems(root: Path) -> dict[str, str]:
         file = root / path
         if path.endswith(".rej"):
             found[path] = "rejected hunk: merge it by hand, then delete the file"
+        elif path.endswith(NEW_FILE):
+            found[path] = (f"this release's new template file; your own {path.removesuffix(NEW_FILE)} is kept as it "
+                           "was: take what you want from this one, then delete it")
         elif file.is_file() and file.stat().st_size < 2_000_000:
             try:
                 if MARKER.search(file.read_text(encoding="utf-8")):
@@ -44,9 +59,11 @@ def problems(root: Path) -> dict[str, str]:
         file = root / path
         if file.is_file() and path not in found and not path.startswith(".claude/state/"):
             try:
-                json.loads(file.read_text(encoding="utf-8"))
+                json.loads(file.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
             except ValueError as error:
                 found[path] = f"invalid JSON ({error})"
+    if (root / STASH).exists():  # json_ownership.py could not put the team's entries back
+        found[STASH] = "your own JSON entries, set aside for the merge: add them back to their files, then delete this"
     for path in JSON_FILES:  # say where the team's own entries are, so no one redoes them
         if path in found:
             found[path] += (f"; your own entries are set aside in {STASH}" if (root / STASH).exists()

@@ -22,6 +22,7 @@ Usage (copier.yml runs it, in the project's folder): update_guard.py start|done
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -29,6 +30,8 @@ from pathlib import Path
 
 MARKER = Path(".claude/state/update-in-progress")
 STASH = Path(".claude/state/update-team-entries.json")  # tasks/json_ownership.py's
+TEAM_FILES = Path(".claude/state/update-team-files.json")  # tasks/team_files.py's, and its folder
+TEAM_FILES_ASIDE = Path(".claude/state/update-team-files")
 POLL_SECONDS = 0.2
 
 
@@ -57,6 +60,9 @@ def restore(folder: Path, commit: str) -> None:
     git("checkout", commit, "--", ".")
     git("clean", "--force", "-d", "--quiet", "--", ".")
     STASH.unlink(missing_ok=True)
+    # The team's files set aside are tracked, so the checkout above brought them back.
+    TEAM_FILES.unlink(missing_ok=True)
+    shutil.rmtree(TEAM_FILES_ASIDE, ignore_errors=True)
     MARKER.unlink(missing_ok=True)
 
 
