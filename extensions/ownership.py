@@ -71,11 +71,14 @@ _claude_json = _load_sibling("claude_json")
 
 
 class Owned:
-    """What the template owns for `answers` (a mapping with the keys in ANSWERS)."""
+    """What the template owns for `answers` (a mapping with the keys in ANSWERS). On an
+    update, `old` is the settings.json the old release wrote for the answers (rendered
+    again, tasks/old_release.py): its rules and hook commands are the template's too, so a
+    rule or hook that a release removes is not mistaken for the team's and kept."""
 
-    def __init__(self, answers: Mapping):
-        self.rules = _claude_json.template_owned_rules()
-        self.commands = _claude_json.template_commands()
+    def __init__(self, answers: Mapping, old: Mapping | None = None):
+        self.rules = set(_claude_json.template_owned_rules()) | old_rules(old)
+        self.commands = set(_claude_json.template_commands()) | old_commands(old)
         self.env = set(answers.get("env_vars") or {})
         self.servers = set(answers.get("mcp_servers") or []) | set(answers.get("custom_mcp_servers") or {})
 
@@ -97,6 +100,25 @@ class Owned:
         )
 
 
+def old_rules(old: Mapping | None) -> set[str]:
+    """Every permission rule of a settings.json document."""
+    permissions = old.get("permissions") if isinstance(old, Mapping) else None
+    if not isinstance(permissions, Mapping):
+        return set()
+    return {rule for name in RULE_LISTS if isinstance(permissions.get(name), list)
+            for rule in permissions[name] if isinstance(rule, str)}
+
+
+def old_commands(old: Mapping | None) -> set[str]:
+    """Every hook command of a settings.json document."""
+    hooks = old.get("hooks") if isinstance(old, Mapping) else None
+    if not isinstance(hooks, Mapping):
+        return set()
+    return {hook["command"] for groups in hooks.values() if isinstance(groups, list) for group in groups
+            if isinstance(group, Mapping) and isinstance(group.get("hooks"), list)
+            for hook in group["hooks"] if isinstance(hook, Mapping) and isinstance(hook.get("command"), str)}
+
+
 def _split(items, is_template: Callable[[object], bool]):
     """(the template's part, the team's part) of a list, or of a mapping by its keys."""
     if isinstance(items, Mapping):
@@ -105,13 +127,14 @@ def _split(items, is_template: Callable[[object], bool]):
     return [i for i in items if is_template(i)], [i for i in items if not is_template(i)]
 
 
-def split_settings(document: Mapping, answers: Mapping) -> tuple[dict, dict]:
+def split_settings(document: Mapping, answers: Mapping, old: Mapping | None = None) -> tuple[dict, dict]:
     """(template part, team part) of a parsed settings.json, each in the document's key order.
 
     Both parts keep the containers the document has (`permissions`, its rule lists, `env`,
     `hooks`), empty where they own nothing; a hook event, and `enabledMcpjsonServers`, only
-    where the part has entries in it (an empty `enabledMcpjsonServers` is the team's)."""
-    owned = Owned(answers)
+    where the part has entries in it (an empty `enabledMcpjsonServers` is the team's).
+    `old`: what the old release wrote, on an update (see Owned)."""
+    owned = Owned(answers, old)
     template: dict = {}
     team: dict = {}
     for key, value in document.items():

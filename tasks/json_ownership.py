@@ -39,6 +39,11 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import old_release  # noqa: E402  (a sibling: tasks/ is not a package in Copier's checkout)
+
+TEMPLATE = Path(__file__).resolve().parent.parent  # Copier's checkout of the template
+
 SETTINGS = Path(".claude/settings.json")
 MCP = Path(".mcp.json")
 STASH = Path(".claude/state/update-team-entries.json")
@@ -131,7 +136,8 @@ def normalise(kind: str, document: dict, answers: dict, ownership=None) -> dict:
     return _order_like(document, _reference(kind, answers, ownership))
 
 
-def split_text(kind: str, text: str, answers: dict, ownership=None) -> tuple[dict, dict, bool] | None:
+def split_text(kind: str, text: str, answers: dict, ownership=None, old: dict | None = None
+               ) -> tuple[dict, dict, bool] | None:
     """(template part, team part, reformatted) of one file's text, the part to merge laid out
     as the template writes it: 2-space indent, the template's key order. `reformatted` says
     whether the file was laid out otherwise (other indent, sorted keys). None when the text
@@ -145,22 +151,27 @@ def split_text(kind: str, text: str, answers: dict, ownership=None) -> tuple[dic
         return None
     document = normalise(kind, document, answers, ownership)
     reformatted = _dumps(document) != text
-    split = ownership.split_settings if kind == "settings" else ownership.split_mcp
-    template, team = split(document, answers)
+    if kind == "settings":
+        template, team = ownership.split_settings(document, answers, old)
+    else:
+        template, team = ownership.split_mcp(document, answers)
     return template, team, reformatted
 
 
 FILES = {"settings": SETTINGS, "mcp": MCP}
 
 
-def before_texts(texts: dict, answers: dict, ownership=None) -> tuple[dict, dict, list[str]]:
+def before_texts(texts: dict, answers: dict, ownership=None, old_settings: dict | None = None
+                 ) -> tuple[dict, dict, list[str]]:
     """The before stage on the files' texts ({"settings": text or None, "mcp": ...}, None for
     no file): (the texts Copier's merge is to see, None for no file; the team's part to set
-    aside; lines to print). A file that is not a JSON object goes through the merge as it is."""
+    aside; lines to print). A file that is not a JSON object goes through the merge as it is.
+    `old_settings`: the settings.json the old release wrote for these answers, when known:
+    its rules and hooks are the template's, and a rule of it the team deleted stays deleted."""
     ownership = ownership or _ownership()
     merge, team, lines = dict(texts), {}, []
     for kind, text in texts.items():
-        split = None if text is None else split_text(kind, text, answers, ownership)
+        split = None if text is None else split_text(kind, text, answers, ownership, old_settings)
         if split is None:
             continue
         template, theirs, reformatted = split
@@ -169,6 +180,12 @@ def before_texts(texts: dict, answers: dict, ownership=None) -> tuple[dict, dict
                          "the template's key order, as the template writes it, so its layout does not conflict. "
                          "No entry changed.")
         changes = _team_changes(kind, template, answers, ownership)
+        if kind == "settings" and old_settings is not None:
+            # Rules the old release wrote that the team deleted: a release that writes them
+            # again (in another order, say) must not bring them back through the line merge.
+            deleted = sorted(ownership.old_rules(old_settings) - ownership.old_rules(template))
+            if deleted:
+                changes["deleted_rules"] = deleted
         if changes:
             team.setdefault("changes", {})[kind] = changes
         if kind == "settings":
@@ -218,7 +235,7 @@ def before(answers: dict) -> None:
             texts[kind] = path.read_text(encoding="utf-8")
         except OSError:
             texts[kind] = None
-    merge, team, lines = before_texts(texts, answers)
+    merge, team, lines = before_texts(texts, answers, old_settings=_old_settings(answers))
     for line in lines:
         print(line, file=sys.stderr)
     for kind, path in FILES.items():
@@ -232,6 +249,20 @@ def before(answers: dict) -> None:
             subprocess.run(["git", "add", "--", str(path)], check=True)
     STASH.parent.mkdir(parents=True, exist_ok=True)
     _write(STASH, team)
+
+
+def _old_settings(answers: dict) -> dict | None:
+    """The settings.json the old release wrote for these answers, rendered again from its
+    `_commit` (tasks/old_release.py); None when it cannot be (the update then judges by this
+    release alone, and says so)."""
+    try:
+        with old_release.OldRelease(TEMPLATE, answers) as old:
+            document = loads((old.folder() / SETTINGS).read_text(encoding="utf-8"))
+    except Exception as error:  # noqa: BLE001 - any failure: judge by this release alone
+        print(f"copier-claude-cloud: could not render the release this project was generated from ({error}); "
+              "a rule only that release wrote will look like yours.", file=sys.stderr)
+        return None
+    return document if isinstance(document, dict) else None
 
 
 def _at_old_release(path: str, answers: dict) -> str | None:
@@ -302,6 +333,12 @@ def _redo(kind: str, data: dict, changes: dict | None) -> dict:
     """`data` (a merged file) with the team's changes to template entries made again."""
     if not changes:
         return data
+    if changes.get("deleted_rules") and isinstance(data.get("permissions"), dict):
+        permissions = dict(data["permissions"])
+        for name, rules in permissions.items():
+            if isinstance(rules, list):
+                permissions[name] = [rule for rule in rules if rule not in changes["deleted_rules"]]
+        data = {**data, "permissions": permissions}
     key = CHANGEABLE[kind]
     entries = data.get(key)
     if not isinstance(entries, dict):

@@ -266,10 +266,10 @@ def test_a_team_env_var_the_new_answers_also_set_is_a_conflict_not_overwritten(t
     assert ours["env"]["TEAM_FLAG"] == "1" and theirs["env"]["TEAM_FLAG"] == "b"
 
 
-@pytest.mark.xfail(strict=True, reason="known gap, see KNOWN_GAP in test_update_properties.py")
 def test_a_release_that_reorders_rules_keeps_a_teams_deletion_of_one(tmp_path):
-    """Found by the property test, not fixed: the release writes two stack rules the other way
-    round; the team had deleted one of them; Copier's line merge brings it back silently."""
+    """Found by the property test: the release writes two stack rules the other way round; the
+    team had deleted one of them; Copier's line merge brought it back silently. The update
+    now knows what the old release wrote (rendered again), and keeps the deletion."""
     first, second = "Bash(./gradlew check:*)", "Bash(./mvnw -B test:*)"
     old = release(profile="standard", stack_rules=[first, second])
     new = release(profile="standard", stack_rules=[second, first])

@@ -72,7 +72,6 @@ CONFLICT = object()  # merge3's answer when the two sides changed an entry diffe
 # deletion is taken as the same change. Telling it needs what the old release wrote (its render
 # at the answers' `_commit`, as issue 12's item 2 asks for); until then the releases drawn here
 # keep their rules in one order, as this template does (the catalogue's).
-KNOWN_GAP = "a release that reorders template rules undoes a team's deletion of one of them"
 
 
 # --- releases ------------------------------------------------------------------------------
@@ -97,9 +96,8 @@ def servers_dicts(names: list[str]):
 def releases(draw) -> dict:
     """What one release renders for one repository's answers, as the parameters of the render."""
     return {
-        # In the catalogue's order, as the template writes them: see KNOWN_GAP.
-        "stack_rules": sorted(draw(st.lists(st.sampled_from(STACK_RULES), unique=True, max_size=5)),
-                              key=STACK_RULES.index),
+        # In any order: a release may reorder rules (a team's deletion must survive it).
+        "stack_rules": draw(st.lists(st.sampled_from(STACK_RULES), unique=True, max_size=5)),
         "profile": draw(st.sampled_from(["cautious", "standard", "autonomous"])),
         "env": draw(st.dictionaries(st.sampled_from(ENV_NAMES[:3]), st.sampled_from(VALUES), max_size=3)),
         "format_hook": draw(st.booleans()),
@@ -401,7 +399,8 @@ def simulate_update(scratch: Path, old: dict, new: dict, project: dict) -> tuple
     Returns (the files after it, the files check_update.py reports, the stash, the kinds
     whose team part stayed in the stash)."""
     (old_settings, old_mcp), (new_settings, new_mcp) = render(old), render(new)
-    to_merge, stash, _ = json_ownership.before_texts(project, answers_of(old), ownership)
+    # What the update knows of the old release: its settings.json, rendered again.
+    to_merge, stash, _ = json_ownership.before_texts(project, answers_of(old), ownership, old_settings=old_settings)
     merged = {
         "settings": copier_merge(scratch, text_of(old_settings), to_merge["settings"], text_of(new_settings)),
         "mcp": copier_merge(scratch, text_of(old_mcp), to_merge["mcp"], text_of(new_mcp)),
