@@ -307,6 +307,19 @@ def test_the_pull_request_job_refuses_a_patch_made_on_another_commit(versions, t
     assert applied.returncode == 1 and "another commit" in applied.stdout
 
 
+def test_an_update_that_changed_nothing_applies_nothing(versions, tmp_path):
+    project = copy_at(versions, tmp_path / "project", {"update_automation": "github-actions"})
+    before = git("-C", str(project), "write-tree").strip()
+    runner_temp = tmp_path / "runner-temp"
+    saved = run_step(project / WORKFLOW, "update", "Save the update as a patch", project,
+                     {"RUNNER_TEMP": str(runner_temp), "HOME": str(tmp_path)})
+    assert saved.returncode == 0 and (runner_temp / "update" / "update.patch").read_bytes() == b""
+    applied = run_step(project / WORKFLOW, "pull-request", "Apply the update", project,
+                       {"RUNNER_TEMP": str(runner_temp), "HOME": str(tmp_path)})
+    assert applied.returncode == 0 and "changed nothing" in applied.stdout
+    assert git("-C", str(project), "write-tree").strip() == before
+
+
 @pytest.mark.parametrize("token", ["", "github_pat_0123456789abcdef"], ids=["public", "private"])
 def test_a_private_template_is_read_with_its_own_read_only_secret(workflow, tmp_path, token):
     (step,) = [s for s in jobs(workflow)["update"]["steps"] if s.get("name") == "Read access to a private template"]
