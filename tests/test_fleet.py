@@ -246,7 +246,7 @@ def test_the_job_that_runs_the_template_holds_no_write_token(workflow):
     assert "COPIER_UPDATE_TOKEN" not in text and "github.token" not in text
     # The job that can write installs and runs nothing of the template: git and the PR action.
     writer = document["pull-request"]
-    assert writer["needs"] == "update"
+    assert writer["needs"] == "update" and "if" not in writer, "no pull request unless the update job succeeded"
     assert not any("copier" in step.get("run", "").replace("copier-claude-cloud", "") for step in writer["steps"])
     assert not any(re.search(r"\bpip\b|\bpython\b", step.get("run", "")) or "setup-python" in step.get("uses", "") for step in writer["steps"])
 
