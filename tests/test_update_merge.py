@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import build_file_tree, git, git_save, snapshot_template
+from helpers import add_team_entries, build_file_tree, git, git_save, snapshot_template
+from helpers import release as release_from_patch
 from test_update import assert_no_conflicts, copy_at, update
 from test_update_properties import (
     check_update,
@@ -298,3 +299,27 @@ def test_an_update_stopped_with_a_team_file_set_aside_leaves_the_repository_as_i
     update.communicate(timeout=60)
     assert_restored(project, before)
     assert not manifest.exists() and not (project / ".claude" / "state" / "update-team-files").exists()
+
+
+@pytest.fixture(scope="module")
+def drops_a_rule(tmp_path_factory) -> Path:
+    """This working tree as 1.0.0, and 1.1.0 without one allow rule 1.0.0 wrote for uv."""
+    repo = snapshot_template(tmp_path_factory.mktemp("drops-a-rule"), tag="1.0.0")
+    return release_from_patch(repo, "1.1.0", "release-1.1.0-drops-a-rule.patch")
+
+
+def test_a_rule_only_the_old_release_wrote_goes_when_a_release_drops_it(drops_a_rule, tmp_path):
+    """Issue "Never lose data", update item 2: judged by the new release alone, the dropped
+    rule looked like the team's and was kept. The old release, rendered again, says it was
+    the template's."""
+    project = copy_at(drops_a_rule, tmp_path / "project", {"stacks": ["python"], "python_tool": "uv",
+                                                           "permission_profile": "standard"})
+    settings_file = project / ".claude" / "settings.json"
+    assert "Bash(uv pip list:*)" in settings_file.read_text()
+    add_team_entries(project)
+    git_save(project, "the team's rule")
+    update(project, vcs_ref="1.1.0")
+    assert_no_conflicts(project)
+    allow = json.loads(settings_file.read_text())["permissions"]["allow"]
+    assert "Bash(uv pip list:*)" not in allow
+    assert "Bash(make lint:*)" in allow
