@@ -454,8 +454,7 @@ def after() -> None:
 
 
 if __name__ == "__main__":
-    stage, answers_file = sys.argv[1], sys.argv[2]
-    if stage == "before":
-        before(yaml.safe_load(Path(answers_file).read_text(encoding="utf-8")) or {})
-    else:
-        after()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import _stages
+
+    _stages.run(before, after)

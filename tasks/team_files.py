@@ -31,7 +31,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
 
 SOURCE = Path(__file__).resolve().parent.parent  # the template, at the new release
 STATE = Path(".claude/state")
@@ -127,8 +126,7 @@ def after() -> None:
 
 
 if __name__ == "__main__":
-    stage, answers_file = sys.argv[1], sys.argv[2]
-    if stage == "before":
-        before(yaml.safe_load(Path(answers_file).read_text(encoding="utf-8")) or {})
-    else:
-        after()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import _stages
+
+    _stages.run(before, after)
