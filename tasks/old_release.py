@@ -20,6 +20,8 @@ from pathlib import Path
 def cache_root() -> Path:
     """Where renders are kept between updates: an update renders the same old release for the
     same answers again only after the cache is cleared."""
+    if folder := os.environ.get("COPIER_CLAUDE_CLOUD_RENDER_CACHE"):
+        return Path(folder)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "copier-claude-cloud" / "old-releases"
 

@@ -25,6 +25,8 @@ def isolated_copier(tmp_path_factory):
     patch = pytest.MonkeyPatch()
     patch.setenv("COPIER_SETTINGS_PATH", str(settings))
     patch.setenv("COPIER_CACHE_DIR", str(folder / "cache"))
+    # The old releases an update renders again (tasks/old_release.py), shared by the session.
+    patch.setenv("COPIER_CLAUDE_CLOUD_RENDER_CACHE", str(folder / "old-releases"))
     yield
     patch.undo()
 

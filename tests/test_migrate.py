@@ -252,7 +252,8 @@ def test_prepare_runs_after_every_before_and_renders_the_old_release_only_when_a
         "nothing asked for the old release, so nothing may render it"
 
 
-def test_old_release_renders_the_recorded_commit_with_the_recorded_answers():
+def test_old_release_renders_the_recorded_commit_with_the_recorded_answers(tmp_path, monkeypatch):
+    monkeypatch.setenv("COPIER_CLAUDE_CLOUD_RENDER_CACHE", str(tmp_path / "cache"))
     answers = {"_commit": "0.5.1", "_src_path": "gh:org/t", "project_name": "renamed", "stacks": ["go"]}
     with OldRelease(ROOT, answers) as old:
         folder = old.folder()
@@ -260,7 +261,13 @@ def test_old_release_renders_the_recorded_commit_with_the_recorded_answers():
         answers_file = yaml.safe_load((folder / ".copier-answers.claude.yml").read_text())
         assert answers_file["_commit"] == "0.5.1" and answers_file["stacks"] == ["go"]
         assert "step_go()" in (folder / ".claude" / "scripts" / "cloud-init.sh").read_text()
-    assert not folder.exists(), "the render is removed when the block ends"
+    assert not folder.exists(), "the temporary render is removed when the block ends"
+    cached = list((tmp_path / "cache").iterdir())
+    assert len(cached) == 1 and (cached[0] / ".claude/settings.json").is_file(), "and kept in the cache"
+    with OldRelease(ROOT, answers) as again:
+        assert again.folder() == cached[0], "the next update of the same release and answers reads the cache"
+    with OldRelease(ROOT, {**answers, "stacks": ["rust"]}) as other:
+        assert other.folder() != cached[0], "other answers are another render"
 
 
 def test_old_release_without_a_commit_says_so():

@@ -184,7 +184,7 @@ def test_cloud_session_loads_everything(claude, world):
     # 4. The PostToolUse hook runs after Claude writes a file.
     if hooked:
         assert written.exists(), f"{version} did not run the Write call"
-        assert f"ruff format --quiet {written}" in formatter_log.read_text(), f"{version} did not run format-on-edit"
+        assert f"ruff format --quiet -- {written}" in formatter_log.read_text(), f"{version} did not run format-on-edit"
 
     # 5. Every stdio MCP server started (stubbed) and shows its tool; remote ones are configured.
     mcp_file = world.project / ".mcp.json"
