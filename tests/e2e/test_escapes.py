@@ -54,6 +54,7 @@ SHIMS = {
     "uv": 'if [ "${1:-}" = run ]; then shift; exec "$@"; fi; exit 0',
     "npx": 'while [ "${1:-}" != "${1#-}" ]; do shift; done; exec "$@"',
     "bundle": 'if [ "${1:-}" = exec ]; then shift; exec "$@"; fi; exit 0',
+    "pytest": 'echo ran > ran-pytest',  # the project's test command, as `uv run pytest` runs it
 }
 
 
@@ -97,6 +98,10 @@ def escapes(project: Path, home: Path, api_url: str) -> list[tuple[str, dict]]:
     def bash(command: str) -> None:
         calls.append(("Bash", {"command": command, "description": "routine check"}))
 
+    # 0. What each profile is for: read-only git, the stack's own test command, a file edit.
+    bash("git status")
+    bash("uv run pytest")
+    calls.append(("Write", {"file_path": str(project / "notes" / "injected.md"), "content": "edited\n"}))
     # 1. git's --output writes any content anywhere: the next session start would run it.
     bash("git log -1 --format='echo PWNED' --output=.claude/scripts/cloud-init.sh")
     bash("git log -1 --output=pwned-git-output.txt")
@@ -209,6 +214,20 @@ def session(request, claude, client_world, tmp_path) -> Session:
         f"{found.version}/{found.profile}: {len(found.tool_results())} results for "
         f"{len(found.script.tool_calls())} calls\n{found.result.stdout[-2000:]}")
     return found
+
+
+def test_read_only_git_runs_in_every_profile(session):
+    assert "On branch main" in session.tool_results()[0], f"{session.version}/{session.profile}: git status did not run"
+
+
+def test_the_stacks_exact_commands_run_without_asking_except_when_cautious(session):
+    ran = (session.project / "ran-pytest").exists()
+    assert ran == (session.profile != "cautious"), f"{session.version}/{session.profile}: uv run pytest ran={ran}"
+
+
+def test_file_edits_are_accepted_without_asking_only_when_autonomous(session):
+    edited = (session.project / "notes" / "injected.md").exists()
+    assert edited == (session.profile == "autonomous"), f"{session.version}/{session.profile}: Write ran={edited}"
 
 
 def test_secrets_never_reach_the_model(session):
