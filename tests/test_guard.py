@@ -5,6 +5,7 @@ team's override file. tests/e2e/test_escapes.py runs it under the real CLI."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -162,3 +163,13 @@ def test_every_project_registers_the_guard_before_any_tool(template_repo, tmp_pa
     for tool in ("Bash", "Read", "Edit", "Write", "MultiEdit", "NotebookEdit", "Grep", "Glob"):
         assert tool in group["matcher"].split("|")
     assert os.access(project / ".claude" / "hooks" / "guard.sh", os.X_OK)
+
+
+def test_every_test_the_readme_profile_table_names_exists():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Permission profiles: what an injected prompt can do", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`(test_[a-z_]+)`", section))
+    suite = (ROOT / "tests" / "e2e" / "test_escapes.py").read_text(encoding="utf-8")
+    defined = set(re.findall(r"^def (test_[a-z_]+)\(", suite, flags=re.MULTILINE))
+    assert named and named <= defined, named - defined
+    assert defined <= named, f"tests the README table does not name: {defined - named}"
