@@ -46,7 +46,7 @@ tool = data.get("tool_name") or ""
 given = data.get("tool_input") or {}
 print(tool.replace("\n", " "))
 for key in ("command", "file_path", "path", "notebook_path", "pattern", "glob"):
-    value = given.get(key) if isinstance(given, dict) else None
+    value = given.get(key) if isinstance(given, dict) else 0
     if isinstance(value, str):
         print(key + "=" + value.replace("\n", " "))
 for edit in (given.get("edits") or []) if isinstance(given, dict) else []:
