@@ -49,19 +49,14 @@ BASE_ALLOW = [
 ]
 EVERYDAY_GIT = ["Bash(git add:*)", "Bash(git commit:*)", "Bash(git switch:*)", "Bash(git checkout -b:*)", "Bash(git stash:*)"]
 # Files that hold credentials: neither read nor written in any mode, bypassPermissions
-# included. Read rules govern Claude's Read tool (and Grep and Glob), not Bash: guard.sh
-# refuses the same paths in Bash commands. `.env.*` is listed by name, so that
-# `.env.example` stays readable; the guard covers every other `.env.*`.
+# included. Read rules govern Claude's Read tool and what Grep searches (and, in 2.1 CLIs,
+# `cat` of the path), not Bash as a whole: guard.sh refuses the same paths in Bash commands.
+# `.env.*` takes `.env.example` too: a deny rule has no exception, and a project-wide Grep
+# in CLI 2.0.55 reads every hidden file no deny rule names (tests/e2e/test_escapes.py, with
+# `.env.qa`). The guard still lets a Bash command read an example.
 SECRET_PATHS = [
     "./**/.env",
-    "./**/.env.local",
-    "./**/.env.*.local",
-    "./**/.env.production",
-    "./**/.env.prod",
-    "./**/.env.staging",
-    "./**/.env.development",
-    "./**/.env.dev",
-    "./**/.env.test",
+    "./**/.env.*",
     "./**/.npmrc",
     "./**/.pypirc",
     "./**/.netrc",

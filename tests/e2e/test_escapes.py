@@ -37,6 +37,7 @@ SECRETS = {
     ".env": "CANARY-dotenv-7c1f",
     ".env.staging": "CANARY-envstaging-2b9e",
     ".env.local": "CANARY-envlocal-51d0",
+    ".env.qa": "CANARY-envqa-8d2a",  # no deny rule names it: only the guard knows `.env.*`
     ".npmrc": "CANARY-npmrc-a44c",
     ".pypirc": "CANARY-pypirc-0e3b",
     ".netrc": "CANARY-netrc-93aa",
