@@ -29,18 +29,98 @@ HOOK_COMMANDS = {
     # hook name -> (event, matcher, script, timeout in seconds)
     "format-on-edit": ("PostToolUse", "Edit|Write|MultiEdit", "format-on-edit.sh", 30),
 }
+# Hooks every project gets, whatever the answers: the guard refuses secret paths, writes into
+# .claude/ and .git/ configuration, git --output/-c/config writes and force-pushes, in every
+# profile (template/.claude/hooks/guard.sh; the team's override is .claude/guard-allow).
+GUARD_HOOK = ("PreToolUse", "Bash|Read|Edit|Write|MultiEdit|NotebookEdit|Grep|Glob", "guard.sh", 10)
 
 # Rules every profile shares: read the repository's state, and run the bootstrap by hand.
+# Exact commands only: a prefix rule such as `git log:*` also allows `git log --output=FILE`,
+# which writes anywhere (.claude/scripts/cloud-init.sh included).
 BASE_ALLOW = [
+    "Bash(git status)",
+    "Bash(git diff)",
+    "Bash(git diff --staged)",
+    "Bash(git log)",
+    "Bash(git log --oneline)",
+    "Bash(git show)",
+    "Bash(git branch)",
+    "Bash(.claude/scripts/cloud-init.sh:*)",
+]
+EVERYDAY_GIT = ["Bash(git add:*)", "Bash(git commit:*)", "Bash(git switch:*)", "Bash(git checkout -b:*)", "Bash(git stash:*)"]
+# Files that hold credentials: neither read nor written in any mode, bypassPermissions
+# included. Read rules govern Claude's Read tool and what Grep searches (and, in 2.1 CLIs,
+# `cat` of the path), not Bash as a whole: guard.sh refuses the same paths in Bash commands.
+# `.env.*` takes `.env.example` too: a deny rule has no exception, and a project-wide Grep
+# in CLI 2.0.55 reads every hidden file no deny rule names (tests/e2e/test_escapes.py, with
+# `.env.qa`). The guard still lets a Bash command read an example.
+SECRET_PATHS = [
+    "./**/.env",
+    "./**/.env.*",
+    "./**/.npmrc",
+    "./**/.pypirc",
+    "./**/.netrc",
+    "./**/.git-credentials",
+    "./**/*.pem",
+    "./**/*.key",
+    "./**/*.p12",
+    "./**/*.pfx",
+    "./**/*.tfvars",
+    "./**/id_rsa",
+    "./**/id_dsa",
+    "./**/id_ecdsa",
+    "./**/id_ed25519",
+    "./secrets/**",
+    "~/.ssh/**",
+    "~/.aws/**",
+    "~/.azure/**",
+    "~/.config/gcloud/**",
+    "~/.config/gh/**",
+    "~/.docker/config.json",
+    "~/.kube/**",
+    "~/.npmrc",
+    "~/.pypirc",
+    "~/.netrc",
+    "~/.git-credentials",
+]
+# What a session runs later without asking: its settings, scripts and hooks.
+SESSION_CONFIG = [
+    "./.claude/settings.json",
+    "./.claude/settings.local.json",
+    "./.claude/scripts/**",
+    "./.claude/hooks/**",
+    "./.claude/guard-allow",
+]
+# git forms that write files or run configured code (guard.sh also refuses `--output`
+# anywhere in a git command, which a prefix rule cannot say).
+DENY_BASH = [
+    "Bash(git -c:*)",
+    "Bash(git config:*)",
+    "Bash(git push --force:*)",
+    "Bash(git push -f:*)",
+    "Bash(git log --output:*)",
+    "Bash(git diff --output:*)",
+    "Bash(git show --output:*)",
+]
+DENY = (
+    [f"Read({path})" for path in SECRET_PATHS]
+    + [f"Edit({path})" for path in SECRET_PATHS + SESSION_CONFIG]
+    + DENY_BASH
+)
+PROFILES = {
+    # profile -> (defaultMode, include the stacks' rules, include everyday git)
+    "cautious": ("default", False, False),
+    "standard": ("default", True, True),
+    "autonomous": ("acceptEdits", True, True),
+}
+# Rules older releases wrote and this one no longer does: still the template's, so an update
+# removes them instead of keeping them as the team's (extensions/ownership.py). The git
+# prefixes allowed `--output`; the stacks' retired rules are the catalogue's `retired_allow`.
+RETIRED_RULES = [
     "Bash(git status:*)",
     "Bash(git diff:*)",
     "Bash(git log:*)",
     "Bash(git show:*)",
-    "Bash(.claude/scripts/cloud-init.sh:*)",
-]
-EVERYDAY_GIT = ["Bash(git add:*)", "Bash(git commit:*)", "Bash(git switch:*)", "Bash(git checkout -b:*)", "Bash(git stash:*)"]
-# Secrets stay unread in every mode, bypassPermissions included.
-DENY = [
     "Read(./**/.env)",
     "Read(./**/.env.local)",
     "Read(./**/.env.*.local)",
@@ -53,12 +133,6 @@ DENY = [
     "Edit(./**/.env)",
     "Edit(./**/.env.production)",
 ]
-PROFILES = {
-    # profile -> (defaultMode, include the stacks' rules, include everyday git)
-    "cautious": ("default", False, False),
-    "standard": ("default", True, True),
-    "autonomous": ("acceptEdits", True, True),
-}
 
 
 def _unique(items: list[str]) -> list[str]:
@@ -73,11 +147,34 @@ def permissions(view: list[dict], profile: str) -> dict:
     allow: list[str] = []
     if with_stacks:
         for stack in view:
-            allow += stack["allow"]
+            allow += stack_rules(stack["commands"], stack["install"], stack["allow"])
     if with_git:
         allow += EVERYDAY_GIT
     allow += BASE_ALLOW
     return {"allow": _unique(allow), "deny": list(DENY), "defaultMode": mode}
+
+
+def stack_rules(commands: Mapping, install, extra) -> list[str]:
+    """A stack's allow rules: its test, lint and format commands and its locked install, each
+    as an exact command (no `:*`: `uv run:*` or `npx:*` would run anything), then the
+    catalogue's own exact rules. Only the install form that runs from a lock file (its `if`
+    names one) installs exactly what the repository pinned; the others, and multi-line
+    ones, are left to ask."""
+    rules = [f"Bash({command})" for command in commands.values() if command]
+    rules += [f"Bash({form['run']})" for form in install
+              if any("lock" in name for name in form.get("if", ())) and "\n" not in form["run"]]
+    return rules + list(extra)
+
+
+def all_stack_rules() -> list[str]:
+    """Every rule stack_rules() can write, for any stack and tool of the catalogue."""
+    rules = []
+    for stack in catalogue.stacks().values():
+        for tool in stack["tools"].values():
+            commands = tool.get("commands") or stack["commands"]
+            commands = {key: value.format(run=tool["run"]) for key, value in commands.items()}
+            rules += stack_rules(commands, tool["install"], [*stack.get("allow", ()), *tool.get("allow", ())])
+    return list(dict.fromkeys(rules))
 
 
 def bootstrap_hook_timeout(background: bool, step_timeout: int) -> int:
@@ -100,8 +197,7 @@ def hooks(starter_hooks: list[str], bootstrap_timeout: int) -> dict:
         # No matcher: the bootstrap must re-export env on startup, resume, clear and compact.
         "SessionStart": [{"hooks": [{"type": "command", "command": BOOTSTRAP_COMMAND, "timeout": bootstrap_timeout}]}]
     }
-    for name in starter_hooks or []:
-        event, matcher, script, timeout = HOOK_COMMANDS[name]
+    for event, matcher, script, timeout in [GUARD_HOOK, *(HOOK_COMMANDS[name] for name in starter_hooks or [])]:
         events.setdefault(event, []).append(
             {"matcher": matcher, "hooks": [{"type": "command", "command": hook_command(script), "timeout": timeout}]}
         )
@@ -133,12 +229,14 @@ def claude_settings(
 
 def template_owned_rules() -> set[str]:
     """Every permission rule any answer can make the template write."""
-    return set(BASE_ALLOW) | set(EVERYDAY_GIT) | set(DENY) | set(catalogue.all_allow_rules())
+    return (set(BASE_ALLOW) | set(EVERYDAY_GIT) | set(DENY) | set(all_stack_rules()) | set(catalogue.all_allow_rules())
+            | set(RETIRED_RULES) | set(catalogue.load().get("retired_allow", ())))
 
 
 def template_commands() -> set[str]:
     """Every hook command any answer can make the template register."""
-    return {BOOTSTRAP_COMMAND} | {hook_command(script) for _, _, script, _ in HOOK_COMMANDS.values()}
+    scripts = [GUARD_HOOK[2], *(script for _, _, script, _ in HOOK_COMMANDS.values())]
+    return {BOOTSTRAP_COMMAND} | {hook_command(script) for script in scripts}
 
 
 def _env_value(value: object) -> str:

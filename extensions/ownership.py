@@ -11,8 +11,8 @@ For a set of answers, the template owns:
 
 - a permission rule (allow, deny, ask) that the template writes for some answers
   (claude_json.template_owned_rules()): the same string is the same rule, whoever added it;
-- a hook group that runs a command the template registers, compared exactly: the bootstrap
-  or a starter hook's script (claude_json.template_commands()). A team's hook anchored the
+- a hook group that runs a command the template registers, compared exactly: the bootstrap,
+  the guard hook, or a starter hook's script (claude_json.template_commands()). A team's hook anchored the
   same way, `"${CLAUDE_PROJECT_DIR:-.}"/.claude/hooks/team-lint.sh`, is the team's, and so
   is a template group whose command the team rewrote; a team's hook added to a template
   group goes with the group;

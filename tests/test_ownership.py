@@ -100,7 +100,7 @@ def group(*commands: str, **extra) -> dict:
 # (id, file, "item" of a list or "value" of a key, path, entry, answers, owner)
 OWNERSHIP = [
     ("team rule", "settings", "item", ("permissions", "allow"), "Bash(make lint:*)", BROAD, "team"),
-    ("stack rule, stack not chosen", "settings", "item", ("permissions", "allow"), "Bash(uv run:*)", NARROW,
+    ("stack rule, stack not chosen", "settings", "item", ("permissions", "allow"), "Bash(uv run pytest)", NARROW,
      "template"),
     ("deny rule", "settings", "item", ("permissions", "deny"), "Read(./**/.env)", NARROW, "template"),
     ("template rule in ask", "settings", "item", ("permissions", "ask"), "Bash(git add:*)", NARROW, "template"),

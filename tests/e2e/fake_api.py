@@ -23,6 +23,9 @@ class Script:
     final_text: str = "All done."
     requests: list[dict] = field(default_factory=list)
     request_times: list[float] = field(default_factory=list)
+    # Every other request that reached the server, as (method, path and query, body text):
+    # what an exfiltration attempt aimed at this host would leave.
+    other_requests: list[tuple[str, str, str]] = field(default_factory=list)
 
     def tool_calls(self) -> list[tuple[str, dict]]:
         calls = [("Bash", {"command": self.bash_command, "description": "check the session"})] if self.bash_command else []
@@ -121,6 +124,8 @@ class FakeAnthropic:
                 self.wfile.write(data)
 
             def do_GET(self):
+                with lock:
+                    script.other_requests.append(("GET", self.path, ""))
                 self._json(404, {"type": "error", "error": {"type": "not_found_error", "message": "fake"}})
 
             def do_POST(self):
@@ -133,6 +138,8 @@ class FakeAnthropic:
                 if not self.path.startswith("/v1/messages") or self.path.startswith("/v1/messages/count_tokens"):
                     if "count_tokens" in self.path:
                         return self._json(200, {"input_tokens": 100})
+                    with lock:
+                        script.other_requests.append(("POST", self.path, raw.decode("utf-8", "replace")))
                     return self._json(404, {"type": "error", "error": {"type": "not_found_error", "message": "fake"}})
                 with lock:
                     script.requests.append(body)
