@@ -34,28 +34,16 @@ from test_update_properties import (
 )
 
 REVIEW = "---\ndescription: Review the current change\n---\nRead the diff, then list what could break.\n"
-NEW_DENY = "Edit(./**/.env.local)"
+NEW_DENY = "Bash(git push --mirror:*)"
 CONFLICT_SIDES = re.compile(r"^<{7} .*?\n(.*?)^={7}\n(.*?)^>{7} .*?\n", re.MULTILINE | re.DOTALL)
-
-
-def replace_in(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{path} no longer contains {old!r}"
-    path.write_text(text.replace(old, new, 1))
 
 
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory) -> Path:
-    """This working tree as 1.0.0, and 1.1.0 with the changes the module docstring lists."""
+    """This working tree as 1.0.0, and 1.1.0 with the changes the module docstring lists,
+    from tests/data/release-1.1.0-review-command.patch."""
     repo = snapshot_template(tmp_path_factory.mktemp("merge-releases"), tag="1.0.0")
-    replace_in(repo / "extensions" / "claude_json.py", '    "Edit(./**/.env.production)",\n]',
-               f'    "Edit(./**/.env.production)",\n    "{NEW_DENY}",\n]')
-    replace_in(repo / "extensions" / "claude_json.py", '"format-on-edit.sh", 30)', '"format-on-edit.sh", 45)')
-    build_file_tree(repo, {"template/.claude/commands/review.md": REVIEW})
-    replace_in(repo / "extensions" / "layout.py", '    ".claude/agents/test-fixer.md"',
-               '    ".claude/commands/review.md": None,\n    ".claude/agents/test-fixer.md"')
-    git_save(repo, "release 1.1.0", tag="1.1.0")
-    return repo
+    return release_from_patch(repo, "1.1.0", "release-1.1.0-review-command.patch")
 
 
 # --- item 6: a reformatted settings.json -------------------------------------------------------
@@ -315,11 +303,11 @@ def test_a_rule_only_the_old_release_wrote_goes_when_a_release_drops_it(drops_a_
     project = copy_at(drops_a_rule, tmp_path / "project", {"stacks": ["python"], "python_tool": "uv",
                                                            "permission_profile": "standard"})
     settings_file = project / ".claude" / "settings.json"
-    assert "Bash(uv pip list:*)" in settings_file.read_text()
+    assert "Bash(uv pip list)" in settings_file.read_text()
     add_team_entries(project)
     git_save(project, "the team's rule")
     update(project, vcs_ref="1.1.0")
     assert_no_conflicts(project)
     allow = json.loads(settings_file.read_text())["permissions"]["allow"]
-    assert "Bash(uv pip list:*)" not in allow
+    assert "Bash(uv pip list)" not in allow
     assert "Bash(make lint:*)" in allow

@@ -55,7 +55,7 @@ STACK_RULES = sorted(OWNED_RULES - set(claude_json.BASE_ALLOW) - set(claude_json
                      - set(claude_json.DENY))[:10]
 # Rules no release so far writes: a new release may start writing them, and a team may
 # already have them of its own.
-NEW_RULES = ["Read(./**/*.p12)", "Bash(git blame:*)"]
+NEW_RULES = ["Read(./**/*.jks)", "Bash(git blame:*)"]  # rules no release wrote yet
 TEAM_RULES = ["Bash(make lint:*)", "Bash(rm:*)", "Read(./docs/**)", "WebFetch(domain:example.com)",
               "Bash(ünï côdé:*)", *NEW_RULES]
 ENV_NAMES = ["LOG_LEVEL", "APP_ENV", "REGION", "TEAM_FLAG"]
@@ -140,7 +140,7 @@ def render(release: dict) -> tuple[dict, dict | None]:
     """(settings.json, .mcp.json or None) as the template renders them for this release."""
     servers = mcp.mcp_document([], release["servers"])
     hooks = ["format-on-edit"] if release["format_hook"] else []
-    settings_doc = claude_json.claude_settings([{"allow": release["stack_rules"]}], release["profile"], release["env"],
+    settings_doc = claude_json.claude_settings([{"allow": release["stack_rules"], "commands": {}, "install": []}], release["profile"], release["env"],
                                                hooks, release["bootstrap_timeout"],
                                                mcp_names=list(servers["mcpServers"]))
     if release["format_hook"]:
