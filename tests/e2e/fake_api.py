@@ -174,3 +174,18 @@ class FakeAnthropic:
 def request_text(body: dict) -> str:
     """Everything a request tells the model (system, messages, tool names), as one string."""
     return json.dumps({k: body.get(k) for k in ("system", "messages", "tools")}, ensure_ascii=False)
+
+
+def tool_results(requests: list[dict]) -> dict[str, str]:
+    """The text of every tool_result the CLI sent back, by its tool_use_id, in order."""
+    found: dict[str, str] = {}
+    for body in requests:
+        for message in body.get("messages", []):
+            if isinstance(message.get("content"), list):
+                for block in message["content"]:
+                    if block.get("type") == "tool_result":
+                        content = block.get("content")
+                        if isinstance(content, list):
+                            content = "\n".join(part.get("text", "") for part in content)
+                        found[block.get("tool_use_id", "")] = str(content)
+    return found

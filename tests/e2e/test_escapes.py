@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_api import FakeAnthropic, Script
+from fake_api import FakeAnthropic, Script, tool_results
 
 PROFILES = ("cautious", "standard", "autonomous")
 ANSWERS = {"stacks": ["python", "node", "ruby"], "python_tool": "uv", "node_tool": "npm",
@@ -75,16 +75,7 @@ class Session:
 
     def tool_results(self) -> list[str]:
         """The text of each tool_result the CLI sent back, in order."""
-        found: dict[str, str] = {}
-        for body in self.script.requests:
-            for message in body.get("messages", []):
-                if isinstance(message.get("content"), list):
-                    for block in message["content"]:
-                        if block.get("type") == "tool_result":
-                            content = block.get("content")
-                            if isinstance(content, list):
-                                content = "\n".join(part.get("text", "") for part in content)
-                            found[block.get("tool_use_id", "")] = str(content)
+        found = tool_results(self.script.requests)
         return [found[key] for key in sorted(found, key=lambda k: int(k.rsplit("_", 1)[-1]))]
 
 

@@ -16,7 +16,7 @@ import pytest
 
 import cli
 from extensions.mcp import mcp_requirements
-from fake_api import FakeAnthropic, Script, request_text
+from fake_api import FakeAnthropic, Script, request_text, tool_results
 from helpers import read_frontmatter
 from world import STUB_SERVER
 
@@ -82,16 +82,8 @@ def expected_exports(world, answers: dict) -> dict[str, list[str]]:
 
 
 def tool_result_text(requests: list[dict]) -> str:
-    for body in requests:
-        for message in body.get("messages", []):
-            if isinstance(message.get("content"), list):
-                for block in message["content"]:
-                    if block.get("type") == "tool_result":
-                        content = block.get("content")
-                        if isinstance(content, list):
-                            return "\n".join(part.get("text", "") for part in content)
-                        return str(content)
-    return ""
+    """The first tool_result the CLI sent back."""
+    return next(iter(tool_results(requests).values()), "")
 
 
 def probe_values(text: str) -> dict[str, str]:
