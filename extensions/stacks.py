@@ -90,7 +90,6 @@ def stack_view(stacks: list[str], tools: dict[str, str]) -> list[dict]:
                 "install": details["install"],
                 "ready": spec.get("ready", ""),
                 "paths": [catalogue.shell_path(path) for path in spec.get("path", ())],
-                "env": {key: catalogue.shell_path(value) for key, value in spec.get("env", {}).items()},
                 "setup": details.get("setup", {}),
             }
         )

@@ -72,6 +72,15 @@ def loads(text: str) -> object:
     return json.loads(text, object_pairs_hook=_unique_keys)
 
 
+def load_object(text: str) -> dict | None:
+    """The JSON object `text` holds (by `loads`), or None when it holds none."""
+    try:
+        data = loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def _write(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -143,11 +152,8 @@ def split_text(kind: str, text: str, answers: dict, ownership=None, old: dict | 
     whether the file was laid out otherwise (other indent, sorted keys). None when the text
     is not a JSON object (then the file goes through the merge as it is)."""
     ownership = ownership or _ownership()
-    try:
-        document = loads(text)
-    except ValueError:
-        return None
-    if not isinstance(document, dict):
+    document = load_object(text)
+    if document is None:
         return None
     document = normalise(kind, document, answers, ownership)
     reformatted = _dumps(document) != text
@@ -257,12 +263,11 @@ def _old_settings(answers: dict) -> dict | None:
     release alone, and says so)."""
     try:
         with old_release.OldRelease(TEMPLATE, answers) as old:
-            document = loads((old.folder() / SETTINGS).read_text(encoding="utf-8"))
+            return load_object((old.folder() / SETTINGS).read_text(encoding="utf-8"))
     except Exception as error:  # noqa: BLE001 - any failure: judge by this release alone
         print(f"copier-claude-cloud: could not render the release this project was generated from ({error}); "
               "a rule only that release wrote will look like yours.", file=sys.stderr)
         return None
-    return document if isinstance(document, dict) else None
 
 
 def _at_old_release(path: str, answers: dict) -> str | None:
@@ -405,24 +410,15 @@ def rejoin_text(text: str | None, team: dict, join, redo=None) -> tuple[str, boo
     if text is None:
         sides = [{"mcpServers": {}}] * 2
     elif not CONFLICT.search(text):
-        try:
-            data = loads(text)
-        except ValueError:
-            return None
-        if not isinstance(data, dict):
+        data = load_object(text)
+        if data is None:
             return None
         sides = [data, data]
     else:
         labels = _labels(text)
-        sides = []
-        for side in (1, 2):
-            try:
-                data = loads(_side(text, side))
-            except ValueError:
-                return None
-            if not isinstance(data, dict):
-                return None
-            sides.append(data)
+        sides = [load_object(_side(text, side)) for side in (1, 2)]
+        if None in sides:
+            return None
     ours = _dumps(join(redo(sides[0]) if redo else sides[0], team, prefer_team=True))
     theirs = _dumps(join(sides[1], team))
     if ours == theirs:
