@@ -150,11 +150,21 @@ def text_problem(value: object, question: str, max_length: int, required: bool =
     return ""
 
 
+def seconds_problem(value: object, question: str, low: int, high: int) -> str:
+    """A whole number of seconds from `low` to `high`. The questions are `type: yaml`, not `int`:
+    with `int`, Copier turns `abc` into "invalid literal for int()", which names no question."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"{question}: expected a whole number of seconds from {low} to {high}, got {value!r}."
+    if not low <= value <= high:
+        return f"{question}: {value} is out of range. Give a number of seconds from {low} to {high}."
+    return ""
+
+
 class AnswerChecks(Extension):
     """Validator filters for copier.yml, and `parse_cli_tool` for the scripts."""
 
     def __init__(self, environment):
         super().__init__(environment)
         environment.filters.update({function.__name__: function for function in (
-            cli_tools_problem, env_vars_problem, text_problem, parse_cli_tool,
+            cli_tools_problem, env_vars_problem, text_problem, seconds_problem, parse_cli_tool,
         )})

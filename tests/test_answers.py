@@ -119,6 +119,10 @@ def test_a_text_answer_may_hold_any_other_character():
         ({"project_name": "two\nlines"}, "project_name"),
         ({"step_timeout": 5}, "step_timeout"),
         ({"wait_timeout": 600}, "wait_timeout"),
+        ({"step_timeout": "abc"}, "step_timeout"),
+        ({"step_timeout": 60.5}, "step_timeout"),
+        ({"wait_timeout": True}, "wait_timeout"),
+        ({"wait_timeout": [30]}, "wait_timeout"),
     ],
 )
 def test_copier_rejects_bad_answers_naming_the_question(template_repo, tmp_path, answers, question):
