@@ -108,11 +108,20 @@ DENY = (
     + DENY_BASH
 )
 PROFILES = {
-    # profile -> (defaultMode, include the stacks' rules, include everyday git)
-    "cautious": ("default", False, False),
-    "standard": ("default", True, True),
-    "autonomous": ("acceptEdits", True, True),
+    # profile -> (defaultMode, include the stacks' rules, include everyday git, turn on the sandbox)
+    "cautious": ("default", False, False, False),
+    "standard": ("default", True, True, False),
+    "autonomous": ("acceptEdits", True, True, True),
 }
+# Under autonomous, file edits need no approval, so code Claude writes runs through an allowed
+# command (the test command runs the tests it just wrote), and no permission rule sees what that
+# code does. Claude Code's sandbox confines it: with CLI 2.1 and bubblewrap (tests/e2e saw it with
+# 2.1.332), the Read and Edit deny rules hold for every process the command starts, writes stay in
+# the project, and a new host asks. `autoAllowBashIfSandboxed: false`: the sandbox never widens
+# what runs without asking (its default would allow every sandboxed command); and
+# `allowUnsandboxedCommands: false`: a command cannot ask to leave it. The other profiles do
+# not need it: there nothing Claude writes runs without a person's approval.
+SANDBOX = {"enabled": True, "autoAllowBashIfSandboxed": False, "allowUnsandboxedCommands": False}
 # Rules older releases wrote and this one no longer does: still the template's, so an update
 # removes them instead of keeping them as the team's (extensions/ownership.py). The git
 # prefixes allowed `--output`; the stacks' retired rules are the catalogue's `retired_allow`.
@@ -143,7 +152,7 @@ def permissions(view: list[dict], profile: str) -> dict:
     """Rules that change with the answers come first and the stable ones last, so a rule a
     team appends at the end of a list sits beside lines no template update touches, and
     `copier update` merges both without a conflict."""
-    mode, with_stacks, with_git = PROFILES[profile]
+    mode, with_stacks, with_git, _ = PROFILES[profile]
     allow: list[str] = []
     if with_stacks:
         for stack in view:
@@ -220,6 +229,8 @@ def claude_settings(
         "env": {name: _env_value(value) for name, value in (env_vars or {}).items()},
         "hooks": hooks(starter_hooks, bootstrap_timeout),
     }
+    if PROFILES[profile][3]:
+        settings["sandbox"] = dict(SANDBOX)
     if mcp_names:
         # The servers the team chose are approved: CLIs before 2.1 skip unapproved
         # .mcp.json servers even in -p mode (seen with 2.0.55 in tests/e2e).

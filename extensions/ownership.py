@@ -49,13 +49,13 @@ from jinja2 import pass_context
 from jinja2.ext import Extension
 
 # The answers ownership depends on.
-ANSWERS = ("env_vars", "mcp_servers", "custom_mcp_servers")
+ANSWERS = ("env_vars", "mcp_servers", "custom_mcp_servers", "permission_profile")
 RULE_LISTS = ("allow", "deny", "ask")
 # Keys the template writes whatever the answers, at the top level and in `permissions`.
 TEMPLATE_KEYS = {"$schema"}
 TEMPLATE_PERMISSION_KEYS = {"defaultMode"}
 # The template's key order at the top of each file.
-SETTINGS_ORDER = ("$schema", "permissions", "env", "hooks", "enabledMcpjsonServers")
+SETTINGS_ORDER = ("$schema", "permissions", "env", "hooks", "sandbox", "enabledMcpjsonServers")
 MCP_ORDER = ("mcpServers",)
 
 
@@ -81,9 +81,16 @@ class Owned:
         self.commands = set(_claude_json.template_commands()) | old_commands(old)
         self.env = set(answers.get("env_vars") or {})
         self.servers = set(answers.get("mcp_servers") or []) | set(answers.get("custom_mcp_servers") or {})
+        # The sandbox block is the template's when this profile, or the old release, wrote it
+        # exactly so; a team's own sandbox settings (any other value) stay the team's.
+        profile = _claude_json.PROFILES.get(answers.get("permission_profile"))
+        self.sandbox = bool(profile and profile[3]) or (old or {}).get("sandbox") == _claude_json.SANDBOX
 
     def rule(self, rule: object) -> bool:
         return isinstance(rule, str) and rule in self.rules
+
+    def sandbox_block(self, value: object) -> bool:
+        return self.sandbox and value == _claude_json.SANDBOX
 
     def env_var(self, name: str) -> bool:
         return name in self.env
@@ -166,6 +173,8 @@ def split_settings(document: Mapping, answers: Mapping, old: Mapping | None = No
                 template[key] = mine
             if theirs or not mine:
                 team[key] = theirs
+        elif key == "sandbox" and owned.sandbox_block(value):
+            template[key] = value
         elif key in TEMPLATE_KEYS:
             template[key] = value
         else:
@@ -230,6 +239,8 @@ def join_settings(template: Mapping, team: Mapping, layout: Mapping | None = Non
         for event, groups in _mapping(team.get("hooks")).items():
             hooks[event] = _appended(hooks[event], groups) if event in hooks else groups
         joined["hooks"] = hooks
+    if "sandbox" in team:  # the team's own sandbox settings win over the profile's
+        joined["sandbox"] = team["sandbox"]
     if "enabledMcpjsonServers" in template and "enabledMcpjsonServers" in team:
         joined["enabledMcpjsonServers"] = _appended(template["enabledMcpjsonServers"], team["enabledMcpjsonServers"])
     return {key: joined[key] for key in [*SETTINGS_ORDER, *joined] if key in joined}

@@ -188,3 +188,53 @@ def test_recopy_with_a_narrower_profile_asks_again(narrowed):
 
 def test_recopy_without_starter_hooks_drops_their_settings(narrowed):
     assert "PostToolUse" not in narrowed["hooks"]
+
+
+# --- The sandbox: autonomous only, and the team's own block stays the team's --------------
+
+from extensions import claude_json, ownership  # noqa: E402
+
+
+@pytest.mark.parametrize("profile", ["cautious", "standard", "autonomous"])
+def test_only_autonomous_turns_the_sandbox_on_and_never_widens_what_runs(profile):
+    settings = claude_json.claude_settings([], profile, {}, [], 60)
+    if profile == "autonomous":
+        assert settings["sandbox"] == {"enabled": True, "autoAllowBashIfSandboxed": False,
+                                       "allowUnsandboxedCommands": False}
+    else:
+        assert "sandbox" not in settings
+
+
+@pytest.mark.parametrize("schema", ["claude-code-settings.schema.json", "claude-code-settings.2025-11.schema.json"])
+def test_the_sandbox_block_is_valid_for_both_cli_generations(schema):
+    import jsonschema
+
+    settings = claude_json.claude_settings([], "autonomous", {}, [], 60)
+    jsonschema.Draft7Validator(load_schema(schema)).validate(settings)
+
+
+def test_a_teams_own_sandbox_settings_survive_a_copy_under_autonomous(template_repo, tmp_path):
+    team = {"sandbox": {"enabled": False}, "permissions": {"allow": ["Bash(make docs)"]}}
+    build_file_tree(tmp_path / "project", {".claude/settings.json": json.dumps(team)})
+    project = generate(template_repo, tmp_path / "project", {"permission_profile": "autonomous"}, overwrite=True)
+    settings = json.loads((project / ".claude" / "settings.json").read_text())
+    assert settings["sandbox"] == {"enabled": False}
+    assert "Bash(make docs)" in settings["permissions"]["allow"]
+
+
+@pytest.mark.parametrize(("profile", "old_had_it", "owner"), [
+    ("autonomous", False, "template"),
+    ("standard", True, "template"),   # an update away from autonomous removes the template's block
+    ("standard", False, "team"),      # the same block under standard, never the template's: the team's
+])
+def test_the_sandbox_block_is_the_templates_only_where_a_profile_wrote_it(profile, old_had_it, owner):
+    document = {"sandbox": dict(claude_json.SANDBOX)}
+    old = {"sandbox": dict(claude_json.SANDBOX)} if old_had_it else None
+    template, team = ownership.split_settings(document, {"permission_profile": profile}, old)
+    assert ("sandbox" in template, "sandbox" in team) == (owner == "template", owner == "team")
+
+
+def test_a_changed_sandbox_block_is_the_teams_even_under_autonomous():
+    document = {"sandbox": {**claude_json.SANDBOX, "excludedCommands": ["docker"]}}
+    template, team = ownership.split_settings(document, {"permission_profile": "autonomous"})
+    assert "sandbox" in team and "sandbox" not in template
