@@ -192,3 +192,38 @@ def test_a_snippet_becomes_one_record_and_continuation_lines():
                                                  ("ÄÖ", "app")])
 def test_the_database_name_is_letters_digits_and_underscores(name, database):
     assert steps_module.database_name(name) == database
+
+
+def test_a_step_with_a_folder_runs_there_and_reads_its_inputs_and_ready_folder_there(world):
+    steps = records(FOREGROUND, "step|node:web", "dir|node:web|apps/web", "input|node:web|package.json",
+                    "ready|node:web|node_modules", "run|node:web|package-lock.json|npm ci && mkdir -p node_modules",
+                    "run|node:web|*|npm install && mkdir -p node_modules")
+    session = world(steps, {"apps/web/package.json": "{}", "apps/web/package-lock.json": "{}", "package.json": "{}"})
+    session.start()
+    assert session.calls() == ["npm ci"], "the IF files are looked for in the step's folder"
+    assert (session.project / "apps/web/node_modules").is_dir()
+    session.start()
+    assert session.calls() == ["npm ci"], "warm: the stamp and the ready folder are the folder's"
+    (session.project / "package.json").write_text('{"name": "root"}')
+    session.start()
+    assert session.calls() == ["npm ci"], "a file of the same name at the top is not the step's input"
+    (session.project / "apps/web/package.json").write_text('{"name": "web"}')
+    session.start()
+    assert session.calls() == ["npm ci", "npm ci"]
+
+
+@pytest.mark.parametrize("folder", ["../outside", "/etc", "a/../../b", "with space", "a//b", ".", "-rf", "a/./b"])
+def test_a_folder_outside_the_project_or_oddly_spelled_is_refused(world, folder):
+    steps = records(FOREGROUND, "step|deps", f"dir|deps|{folder}", "run|deps|*|uv sync")
+    session = world(steps)
+    session.start()
+    assert session.calls() == ["uv sync"], "the step still runs, in the project folder"
+    assert f"'{folder}' is not a folder of the project" in session.run("--status").stdout
+
+
+def test_a_missing_folder_fails_its_step_and_says_which(world):
+    steps = records(FOREGROUND, "step|go:svc", "dir|go:svc|services/api", "run|go:svc|*|go mod download")
+    session = world(steps)
+    session.start()
+    assert session.calls() == []
+    assert "no folder services/api" in (session.project / ".claude/logs/cloud-init.log").read_text()

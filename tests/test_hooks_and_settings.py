@@ -65,11 +65,11 @@ def test_stack_defaults_validate_against_late_2025_schema(template_repo, tmp_pat
 
 @pytest.fixture
 def hook_project(template_repo, tmp_path):
-    project = generate(template_repo, tmp_path / "project", {"stacks": ["python", "node", "ruby", "go"]})
+    project = generate(template_repo, tmp_path / "project", {"stacks": ["python", "node", "ruby", "go", "rust", "php"]})
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     log = tmp_path / "formatter.log"
-    for tool in ("ruff", "black", "prettier", "rubocop", "gofmt"):
+    for tool in ("ruff", "black", "prettier", "biome", "rubocop", "standardrb", "gofmt", "rustfmt", "pint", "php-cs-fixer"):
         stub = bin_dir / tool
         stub.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "{tool} $*" >> "{log}"\n')
         stub.chmod(0o755)
@@ -101,6 +101,31 @@ def test_format_hook_formats_with_the_projects_own_formatter(hook_project):
         f"rubocop --autocorrect --format quiet -- {project}/Gemfile",
         f"gofmt -w -- {project}/main.go",
     ]
+
+
+@pytest.mark.parametrize(("files", "edited", "expected"), [
+    ({"frontend/biome.json": "{}", "frontend/node_modules/.bin/prettier": "", "frontend/src/app.ts": "x\n"},
+     "frontend/src/app.ts", "biome format --write"),
+    ({"Gemfile": 'gem "standard", group: :development\n', ".rubocop.yml": "", "lib/a.rb": "x\n",
+      ".claude/hooks/format-on-edit.trusted": "standard\nrubocop\n"}, "lib/a.rb", "standardrb --fix"),
+    ({"composer.json": '{"require-dev": {"laravel/pint": "^1.18"}}', "app/User.php": "<?php\n"},
+     "app/User.php", "pint --quiet"),
+    ({"Cargo.toml": '[package]\nname = "a"\nedition = "2018"\n', "src/lib.rs": ""}, "src/lib.rs", "rustfmt --edition 2018"),
+    ({"Cargo.toml": '[workspace]\nmembers = ["crates/*"]\n[workspace.package]\nedition = "2024"\n',
+      "crates/core/Cargo.toml": '[package]\nname = "core"\nedition.workspace = true\n', "crates/core/src/lib.rs": ""},
+     "crates/core/src/lib.rs", "rustfmt --edition 2024"),
+    ({"Cargo.toml": '[package]\nname = "a"\nedition = "2021"\n', "rustfmt.toml": 'edition = "2024"\n', "src/lib.rs": ""},
+     "src/lib.rs", "rustfmt"),
+    ({"Cargo.toml": '[package]\nname = "old"\n', "src/lib.rs": ""}, "src/lib.rs", "rustfmt"),
+])
+def test_format_hook_uses_the_formatter_and_options_the_files_folder_is_set_up_for(hook_project, files, edited, expected):
+    """Config is looked for from the file's folder up; Biome over Prettier, Standard over
+    RuboCop, Pint; rustfmt with the crate's edition (or none where rustfmt.toml sets it or the
+    crate names none), never a forced one."""
+    project, bin_dir, log = hook_project
+    build_file_tree(project, files)
+    assert run_hook(project, bin_dir, edit_of(project / edited)).returncode == 0
+    assert log.read_text().splitlines() == [f"{expected} -- {project}/{edited}"]
 
 
 def test_format_hook_runs_a_formatter_whose_config_is_code_only_when_trusted(hook_project):

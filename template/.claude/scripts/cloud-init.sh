@@ -19,6 +19,8 @@
 #
 #   option  NAME  VALUE        wait_limit, step_limit (seconds), background (on|off), database
 #   step    NAME               a step (names: letters, digits, . _ : -)
+#   dir     STEP  FOLDER       STEP runs in FOLDER, a folder of the project (backend,
+#                              services/api); its inputs and ready folder are read there
 #   input   STEP  PATTERN      a file (glob) whose content decides whether STEP runs again
 #   ready   STEP  FOLDER       STEP counts as done only while FOLDER exists
 #   port    STEP  PORT         ...only while something answers on 127.0.0.1:PORT
@@ -86,7 +88,7 @@ tools=()          # MANAGER<TAB>PACKAGE<TAB>VERSION
 exports=()        # env<TAB>NAME<TAB>VALUE or path<TAB>FOLDER
 steps_files=()    # the files read, for the stamps
 problems=()       # lines that were not understood, for --status and the hook's message
-declare -A inputs=() ready=() port=() forms=() manager_snippet=() defined=()
+declare -A inputs=() ready=() port=() forms=() manager_snippet=() defined=() dirs=()
 
 problem() {
   problems+=("$1")
@@ -130,7 +132,7 @@ read_steps() {
           defined[$a]=1
           if [ "$late" = 1 ]; then late_steps+=("$a"); else steps+=("$a"); fi
         fi ;;
-      input | ready | port | run)
+      input | ready | port | run | dir)
         if [ -z "${defined[$a]:-}" ]; then
           problem "$file:$number: $kind for '$a', which no step line before it defines"
         elif [ "$kind" = input ]; then
@@ -139,6 +141,13 @@ read_steps() {
           ready[$a]=$b
         elif [ "$kind" = port ]; then
           if [[ $b =~ ^[0-9]+$ ]]; then port[$a]=$b; else problem "$file:$number: port must be a number"; fi
+        elif [ "$kind" = dir ]; then
+          # A folder inside the project, spelled plainly: no .., no leading /, no spaces.
+          if [[ $b =~ ^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*$ ]] && [[ ! /$b/ =~ /\.\.?/ ]]; then
+            dirs[$a]=$b
+          else
+            problem "$file:$number: '$b' is not a folder of the project"
+          fi
         else
           # Forms of a step are kept as "IF<TAB>COMMAND" records, one after another.
           local count=${forms["$a#"]:-0}
@@ -397,6 +406,7 @@ compute_keys() {
   for step in "${steps[@]}"; do
     while IFS= read -r pattern; do
       [ -n "$pattern" ] || continue
+      pattern=${dirs[$step]:+${dirs[$step]}/}$pattern
       for file in $pattern; do  # a glob: requirements*.txt
         [ -f "$file" ] && files+=("$file")
       done
@@ -414,6 +424,7 @@ compute_keys() {
     keys[$step]=$common
     while IFS= read -r pattern; do
       [ -n "$pattern" ] || continue
+      pattern=${dirs[$step]:+${dirs[$step]}/}$pattern
       for file in $pattern; do
         keys[$step]+=" $file=${hash_of[$file]:-absent}"
       done
@@ -427,7 +438,7 @@ fresh() {
   [ -f "$state_dir/$step.stamp" ] || return 1
   read -r stamp <"$state_dir/$step.stamp"
   [ "$stamp" = "${keys[$step]}" ] || return 1
-  [ -z "${ready[$step]:-}" ] || [ -d "${ready[$step]}" ] || return 1
+  [ -z "${ready[$step]:-}" ] || [ -d "${dirs[$step]:+${dirs[$step]}/}${ready[$step]}" ] || return 1
   [ -z "${port[$step]:-}" ] || listening "${port[$step]}"
 }
 
@@ -461,10 +472,13 @@ run_command() {
   eval "$1"
 }
 
-# Run STEP: its first form whose IF names a file that exists.
+# Run STEP, in its folder: its first form whose IF names a file that exists.
 run_step() {
   local step=$1 index=0 condition command file
   local count=${forms["$step#"]:-0}
+  if [ -n "${dirs[$step]:-}" ]; then
+    cd -- "${dirs[$step]}" || { echo "cloud-init.sh: step '$step': no folder ${dirs[$step]}" >&2; return 2; }
+  fi
   while [ "$index" -lt "$count" ]; do
     IFS=$'\t' read -r condition command <<<"${forms["$step#$index"]%%$'\n'*}"
     command+=${forms["$step#$index"]#"${forms["$step#$index"]%%$'\n'*}"}
