@@ -186,6 +186,12 @@ STUB_NAMES = [
 STUB_SCRIPT = r"""#!/usr/bin/env bash
 name=$(basename "$0")
 printf '%s\n' "$name $*" >>"$STUB_LOG"
+# Who called, when a test asks (a CLI's own calls from a hook's): the program names of the
+# parent and the grandparent, "sh<claude".
+if [ -n "${STUB_CALLERS:-}" ]; then
+  grandparent=$(awk '{print $4}' "/proc/$PPID/stat" 2>/dev/null)
+  printf '%s<%s\t%s\n' "$(cat "/proc/$PPID/comm")" "$(cat "/proc/$grandparent/comm" 2>/dev/null)" "$name $*" >>"$STUB_CALLERS"
+fi
 [ -n "${STUB_SLEEP:-}" ] && sleep "$STUB_SLEEP"
 for failing in ${STUB_FAIL:-}; do
   [ "$failing" = "$name" ] && { echo "$name: simulated failure" >&2; printf '%s\n' "done: $name $*" >>"$STUB_LOG"; exit 1; }

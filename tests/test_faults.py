@@ -278,6 +278,43 @@ def test_a_waiter_notices_a_killed_worker_at_once(world):
     assert waiter.returncode == 1 and "stopped before it finished" in stderr
 
 
+def in_own_pid_namespace(session: CloudSession, *args: str) -> list[str]:
+    """A command line that runs cloud-init.sh as a Bash command in Claude Code's sandbox does:
+    bubblewrap with its own PID namespace, so no process outside it can be seen."""
+    return ["bwrap", "--dev-bind", "/", "/", "--unshare-pid", "--proc", "/proc",
+            str(session.project / ".claude/scripts/cloud-init.sh"), *args]
+
+
+@pytest.fixture
+def bubblewrap() -> None:
+    if shutil.which("bwrap") is None:
+        pytest.skip("no bwrap: apt-get install bubblewrap")
+
+
+def test_a_waiter_in_its_own_pid_namespace_waits_for_a_live_worker(world, bubblewrap):
+    """The worker's pid means nothing there: the install lock says it lives."""
+    session = world(records(BACKGROUND, "option|wait_limit|60", *SLOW_DEPS), {"uv.lock": "1"})
+    session.run(STUB_SLEEP="3")
+    wait_until(lambda: "uv sync" in session.calls())
+    time.sleep(0.2)
+    waited = subprocess.run(in_own_pid_namespace(session, "--wait"), cwd=session.project, env=session.environment(),
+                            capture_output=True, text=True, timeout=60)
+    assert waited.returncode == 0, waited.stderr
+    assert "stopped before it finished" not in waited.stderr
+    assert "done: uv sync" in full_log(session), "the waiter returned before the install finished"
+
+
+def test_a_waiter_in_its_own_pid_namespace_still_notices_a_killed_worker(world, bubblewrap):
+    session = world(records(BACKGROUND, "option|wait_limit|60", *SLOW_DEPS), {"uv.lock": "1"})
+    session.run(STUB_SLEEP="20")
+    wait_until(lambda: "uv sync" in session.calls())
+    os.kill(worker_pid(session), signal.SIGKILL)
+    os.utime(session.project / ".claude/state/running", (time.time() - 10, time.time() - 10))
+    waited = subprocess.run(in_own_pid_namespace(session, "--wait"), cwd=session.project, env=session.environment(),
+                            capture_output=True, text=True, timeout=30)
+    assert waited.returncode == 1 and "stopped before it finished" in waited.stderr
+
+
 # A step that notes when it starts while another run of it still runs: flock on a file,
 # which the kernel releases when its holder dies (a killed run leaves no false alarm).
 def guarded(step: str, command: str) -> list[str]:

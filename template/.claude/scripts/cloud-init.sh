@@ -268,13 +268,29 @@ status() {
 # True when no install process is alive (none started, or it finished or died). A
 # worker records its pid before it does anything, and kill -0 costs no process.
 worker_idle() {
-  local pid="" stat=""
+  local pid="" stat="" fd="" since=""
   [ -f "$state_dir/worker.pid" ] && read -r pid <"$state_dir/worker.pid"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-  # A killed worker that no process reaps stays a zombie, and kill -0 still finds it.
-  { read -r stat <"/proc/$pid/stat"; } 2>/dev/null
-  stat=${stat##*) }
-  [[ ${stat%% *} == [ZX] ]]
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    # A killed worker that no process reaps stays a zombie, and kill -0 still finds it.
+    { read -r stat <"/proc/$pid/stat"; } 2>/dev/null
+    stat=${stat##*) }
+    [[ ${stat%% *} == [ZX] ]]
+    return
+  fi
+  [ -f "$state_dir/running" ] || return 0
+  # Not seen: dead, or alive in another PID namespace (a Bash command in Claude Code's
+  # sandbox sees only its own processes). The install lock tells them apart: a live worker
+  # holds it, and the kernel lets it go when the worker dies. A worker that started a moment
+  # ago may not hold it yet: `running` younger than 5 s counts as alive.
+  if { exec {fd}<"$state_dir/lock"; } 2>/dev/null; then
+    if ! flock -n "$fd"; then
+      exec {fd}<&-
+      return 1
+    fi
+    exec {fd}<&-
+  fi
+  since=$(stat -c %Y "$state_dir/running" 2>/dev/null) || return 0
+  [ $((EPOCHSECONDS - since)) -ge 5 ]
 }
 
 # Print the hook's output: one line for the user, the same with a hint for Claude.
