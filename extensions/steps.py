@@ -62,7 +62,8 @@ def stack_records(stack: dict) -> list[str]:
         lines.append(record("ready", stack["name"], spec["ready"]))
     for form in stack["install"]:
         condition = " ".join(form["if"]) if form.get("if") else "*"
-        lines += snippet("run", stack["name"], condition, form["run"])
+        command = f"{form['before']}\n{form['run']}" if form.get("before") else form["run"]
+        lines += snippet("run", stack["name"], condition, command)
     return lines
 
 

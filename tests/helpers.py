@@ -185,6 +185,9 @@ STUB_NAMES = [
 ]
 STUB_SCRIPT = r"""#!/usr/bin/env bash
 name=$(basename "$0")
+# python3 -c runs for real (the install snippets read pyproject.toml with tomllib): it is a
+# query, not an install, and is not logged.
+if [ "$name" = python3 ] && [ "${1:-}" = -c ] && [ -n "${STUB_PYTHON:-}" ]; then exec "$STUB_PYTHON" "$@"; fi
 printf '%s\n' "$name $*" >>"$STUB_LOG"
 # Who called, when a test asks (a CLI's own calls from a hook's): the program names of the
 # parent and the grandparent, "sh<claude".
@@ -200,9 +203,15 @@ done
 case "$name $*" in
   "sudo -n "*) shift; exec "$@" ;;
   "npm install --global"*) ;;
+  "npm install --no-package-lock"*) mkdir -p node_modules ;;
   "npm install --prefer-offline"*) mkdir -p node_modules; [ -f package-lock.json ] || echo '{}' >package-lock.json ;;
+  "yarn install --no-immutable"*) mkdir -p node_modules; [ -f yarn.lock ] || echo '# lock' >yarn.lock ;;  # Berry writes one
   "npm ci"* | "pnpm install"* | "yarn install"* | "bun install"*) mkdir -p node_modules ;;
-  "uv sync"* | "uv venv"* | "poetry install"* | "pipenv "*) mkdir -p .venv ;;
+  "uv venv"*) mkdir -p .venv && echo '*' >.venv/.gitignore ;;  # as uv does: the venv ignores itself
+  "uv sync"*) mkdir -p .venv; [ -f uv.lock ] || echo '# lock' >uv.lock ;;  # uv sync writes its lock
+  "poetry install"*) mkdir -p .venv; [ -f poetry.lock ] || echo '# lock' >poetry.lock ;;  # so does Poetry
+  "pipenv install"*) mkdir -p .venv; [ -f Pipfile.lock ] || echo '{}' >Pipfile.lock ;;  # and pipenv
+  "pipenv "*) mkdir -p .venv ;;
   "composer install"*) mkdir -p vendor ;;
   "npm root -g") echo "$STUB_ROOT/npm-global" ;;
   "go env GOPATH") echo "$HOME/go" ;;
@@ -241,6 +250,7 @@ class CloudSession:
             "HOME": str(self.home),
             "STUB_LOG": str(self.stub_log),
             "STUB_ROOT": str(self.scratch),
+            "STUB_PYTHON": sys.executable,
             "CLAUDE_PROJECT_DIR": str(self.project),
             "CLAUDE_ENV_FILE": str(self.env_file),
         }

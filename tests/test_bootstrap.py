@@ -198,17 +198,17 @@ def test_status_wait_and_force(session):
     assert len(installs(cloud)) == 4, "--force redoes every step"
 
 
-def test_an_install_that_creates_its_lockfile_is_not_repeated(template_repo, tmp_path):
+def test_an_install_without_a_lockfile_writes_none_and_is_not_repeated(template_repo, tmp_path):
     project = tmp_path / "project"
     project.mkdir()
-    build_file_tree(project, {"package.json": "{}"})  # no lockfile yet: `npm install` writes one
+    build_file_tree(project, {"package.json": "{}"})  # no lockfile: the plain install, writing none
     generate(template_repo, project, {"project_name": "demo", "stacks": ["node"]})
     cloud = CloudSession(project, tmp_path / "session")
     cloud.start()
-    assert (project / "package-lock.json").exists()
+    assert not (project / "package-lock.json").exists()
     cloud.stub_log.write_text("")
     cloud.start()
-    assert cloud.calls() == [], "the lockfile the install wrote made the next start install again"
+    assert cloud.calls() == [], "the next start installed again"
 
 
 def test_a_deleted_install_folder_is_installed_again(session):

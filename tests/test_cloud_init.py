@@ -46,16 +46,22 @@ def test_outside_the_cloud_it_does_nothing(project, tmp_path):
 STACK_CASES = [
     # (answers, files in the repository, the installer call expected in the stub log)
     ({"stacks": ["python"], "python_tool": "uv"}, {"pyproject.toml": "", "uv.lock": ""}, "uv sync --frozen"),
-    ({"stacks": ["python"], "python_tool": "uv"}, {"pyproject.toml": ""}, "uv sync"),
+    ({"stacks": ["python"], "python_tool": "uv"}, {"pyproject.toml": ""}, "uv pip install --python .venv -r pyproject.toml"),
     ({"stacks": ["python"], "python_tool": "uv"}, {"requirements.txt": "httpx\n"},
      "uv pip install --python .venv/bin/python -r requirements.txt"),
     ({"stacks": ["python"], "python_tool": "poetry"}, {"pyproject.toml": "", "poetry.lock": ""},
      "poetry install --no-interaction"),
+    ({"stacks": ["python"], "python_tool": "poetry"}, {"pyproject.toml": ""}, "poetry install --no-interaction"),
     ({"stacks": ["python"], "python_tool": "pipenv"}, {"Pipfile": "", "Pipfile.lock": ""}, "pipenv sync --dev"),
     ({"stacks": ["python"], "python_tool": "pipenv"}, {"Pipfile": ""}, "pipenv install --dev"),
     ({"stacks": ["node"], "node_tool": "npm"}, {"package.json": "{}", "package-lock.json": "{}"},
      "npm ci --prefer-offline --no-audit --no-fund"),
-    ({"stacks": ["node"], "node_tool": "npm"}, {"package.json": "{}"}, "npm install --prefer-offline --no-audit --no-fund"),
+    ({"stacks": ["node"], "node_tool": "npm"}, {"package.json": "{}"},
+     "npm install --no-package-lock --prefer-offline --no-audit --no-fund"),
+    ({"stacks": ["node"], "node_tool": "pnpm"}, {"package.json": "{}"}, "pnpm install --no-lockfile --prefer-offline"),
+    ({"stacks": ["node"], "node_tool": "yarn"}, {"package.json": "{}", ".yarnrc.yml": ""}, "yarn install --no-immutable"),
+    ({"stacks": ["node"], "node_tool": "yarn"}, {"package.json": "{}"}, "yarn install --no-lockfile --prefer-offline"),
+    ({"stacks": ["node"], "node_tool": "bun"}, {"package.json": "{}"}, "bun install --no-save"),
     ({"stacks": ["node"], "node_tool": "pnpm"}, {"package.json": "{}", "pnpm-lock.yaml": ""},
      "pnpm install --frozen-lockfile --prefer-offline"),
     ({"stacks": ["node"], "node_tool": "yarn"}, {"package.json": "{}", "yarn.lock": "", ".yarnrc.yml": ""},
@@ -349,3 +355,60 @@ def test_waiting_and_status_name_the_steps_as_a_list(project, tmp_path):
     waited = session.run("--wait")
     assert status.stdout.splitlines()[0] == "installing: go and rust"
     assert "cloud-init: waiting for go and rust to finish installing" in waited.stderr
+
+
+# --- installs without a lockfile: everything the project asks for, and a clean tree ---------
+
+PYPROJECT_WANTS = """[project]
+name = "probe"
+version = "0.1.0"
+dependencies = ["six"]
+
+[project.optional-dependencies]
+postgres = ["psycopg"]
+docs = ["mkdocs"]
+
+[dependency-groups]
+dev = ["pytest"]
+lint = ["ruff"]
+
+[tool.poetry.group.test.dependencies]
+pytest = "*"
+
+[tool.poetry.group.docs]
+optional = true
+
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+"""
+NO_LOCK_INSTALLS = {
+    "uv": ["uv venv --allow-existing .venv",
+           "uv pip install --python .venv -r pyproject.toml --all-extras --group=dev --group=lint",
+           "uv pip install --python .venv --no-deps -e ."],
+    "poetry": ["poetry install --no-interaction --all-extras --with test,docs"],
+    "pip": [".venv/bin/python -m pip help install",
+            ".venv/bin/python -m pip install --quiet --disable-pip-version-check -e .[postgres,docs] --group=dev --group=lint"],
+}
+
+
+@pytest.mark.parametrize("tool", sorted(NO_LOCK_INSTALLS))
+def test_a_python_project_without_a_lockfile_installs_its_extras_and_groups_and_leaves_the_tree_clean(
+        project, tmp_path, tool):
+    project_dir = project({"stacks": ["python"], "python_tool": tool}, {"pyproject.toml": PYPROJECT_WANTS})
+    for command in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "x"]):
+        subprocess.run(["git", *command], cwd=project_dir, check=True, capture_output=True)
+    session = session_for(project_dir, tmp_path)
+    if tool == "pip":  # the venv's python, a stub that logs (and answers `pip help install` with --group)
+        venv_python = project_dir / ".venv" / "bin" / "python"
+        venv_python.parent.mkdir(parents=True)
+        venv_python.write_text('#!/usr/bin/env bash\nprintf "%s\\n" ".venv/bin/python $*" >>"$STUB_LOG"\n'
+                               '[ "$*" = "-m pip help install" ] && echo "  --group <[path:]group>"\nexit 0\n')
+        venv_python.chmod(0o755)
+        (project_dir / ".venv" / ".gitignore").write_text("*\n")
+    result = session.start()
+    assert result.returncode == 0, result.stderr
+    assert "python ok" in session.result(), session.result()
+    assert session.calls() == NO_LOCK_INSTALLS[tool]
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=project_dir, capture_output=True, text=True).stdout
+    assert status == "", f"the session left files in the tree:\n{status}"
