@@ -49,7 +49,8 @@ names are kept only when they match evidence.yml's `task_name_pattern` (letters,
 
 Bounds: folders are scanned to evidence.yml's `scan.max_depth` (3), skipping its
 `skip_folders` and hidden folders; symlinked folders are never entered and a symlinked
-file that leaves the root is absent; a file over `scan.max_file_bytes` (1 MB) is absent;
+file that leaves the root is absent; a file over `scan.max_file_bytes` (1 MB) is never read
+(though a big lockfile still counts as present);
 a file that does not parse (JSON, TOML, YAML, Python) gives no evidence.
 Not read: `npm --prefix DIR` style folder flags in CI (such a line is attributed to the
 step's folder), tox.toml, setup.cfg.
@@ -136,24 +137,27 @@ class Repo:
         self._names: dict[str, list[str]] = {}
 
     def path(self, relative: str) -> Path | None:
-        """The file at `relative`, or None when it is missing, too big or outside the root."""
+        """The file at `relative`, or None when it is missing or outside the root."""
         path = self.root / relative
         try:
             resolved = path.resolve()
             if not resolved.is_relative_to(self.root) or not resolved.is_file():
-                return None
-            if resolved.stat().st_size > self.max_bytes:
                 return None
         except (OSError, RuntimeError):  # a symlink loop, a name the system refuses
             return None
         return path
 
     def exists(self, relative: str) -> bool:
+        """Whether the file is there. Its size does not matter: lockfiles are often big."""
         return self.path(relative) is not None
 
     def text(self, relative: str) -> str | None:
+        """The file's text, or None when it is absent or too big to read."""
         path = self.path(relative)
-        if path is None:
+        try:
+            if path is None or path.stat().st_size > self.max_bytes:
+                return None
+        except OSError:
             return None
         try:
             return path.read_text(encoding="utf-8", errors="replace")
@@ -946,7 +950,7 @@ def guess(record: Folder) -> None:
     if record.commands:
         return
     for kind, command in _catalogue_commands(record).items():
-        record.offer(kind, command, "the catalogue's default (a guess)")
+        record.offer(kind, command, "the catalogue's default, a guess")
         record.guessed.append(kind)
 
 
