@@ -22,9 +22,12 @@ two), root first, then by path, then in catalogue order:
     formatter     the per-file formatter of the format-on-edit hook (ruff, black, biome,
                   prettier, rubocop, standardrb, pint, php-cs-fixer, rustfmt, gofmt), or null.
                   It is the tool the strongest evidence names, not a command.
-    install       lock (a lockfile in the folder, or null); frozen (a lockfile exists and is
-                  not switched off by `package-lock=false` in .npmrc); pnp (Yarn Berry Plug'n'
-                  Play); workspace_member (a workspace root installs this folder);
+    install       lock (a lockfile in the folder, or null); frozen (a lockfile exists, here or
+                  at the workspace root, and is not switched off by `package-lock=false` in
+                  .npmrc); pnp (Yarn Berry Plug'n'Play); workspace_member (a workspace root
+                  installs this folder: npm/yarn/pnpm workspaces, Cargo [workspace], go.work,
+                  uv [tool.uv.workspace], the projects a .sln lists; only a root that is a
+                  project folder itself counts, so go.work with no go.mod beside it marks none);
                   workspace_root (ADDED: that root's path, else null); extras and groups
                   (python: optional-dependencies, [dependency-groups], poetry groups, and
                   "dev" for [tool.poetry.dev-dependencies]); edition (rust, inherited from
@@ -72,15 +75,10 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 
-def _sibling(name: str):
-    """Copier runs extension files as modules of their own: siblings are loaded by path."""
-    spec = importlib.util.spec_from_file_location(f"copier_claude_cloud_{name}", Path(__file__).with_name(f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-catalogue = _sibling("catalogue")
+# Copier runs extension files as modules of their own: the catalogue is loaded by its path.
+_spec = importlib.util.spec_from_file_location("copier_claude_cloud_catalogue", Path(__file__).with_name("catalogue.py"))
+catalogue = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(catalogue)
 EVIDENCE_FILE = Path(__file__).resolve().parent / "data" / "evidence.yml"
 MAX_MATRIX_COMBINATIONS = 64
 
@@ -274,7 +272,10 @@ def workspace_globs(repo: Repo, folder: str, stack: str) -> list[str]:
         globs = _strings(declared.get("packages") if isinstance(declared, dict) else declared)
         globs += _strings(_dict(repo.yaml(_join(folder, "pnpm-workspace.yaml"))).get("packages"))
     elif stack == "rust":
-        globs = _strings(_dict(repo.toml(_join(folder, "Cargo.toml")).get("workspace")).get("members"))
+        workspace = _dict(repo.toml(_join(folder, "Cargo.toml")).get("workspace"))
+        globs = _strings(workspace.get("members")) + [f"!{path}" for path in _strings(workspace.get("exclude"))]
+    elif stack == "python":
+        globs = _strings(_table(repo.toml(_join(folder, "pyproject.toml")), "tool.uv.workspace.members"))
     elif stack == "go":
         text = repo.text(_join(folder, "go.work")) or ""
         globs = re.findall(r"^\s*(?:use\s+)?(\./[^\s()]*|\.\.?)\s*$", text, re.MULTILINE)
@@ -287,18 +288,24 @@ def workspace_globs(repo: Repo, folder: str, stack: str) -> list[str]:
                           for project in re.findall(r'^Project\([^)]*\)\s*=\s*"[^"]*",\s*"([^"]+\.\w+proj)"', text, re.M)]
     else:
         globs = []
-    return [glob for glob in globs if not glob.startswith("!") and glob not in (".", "./")]
+    return [glob for glob in globs if glob not in (".", "./")]
 
 
 def workspace_roots(repo: Repo, folders: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """(member folder, stack) -> the workspace root that installs it."""
+    """(member folder, stack) -> the workspace root that installs it. A glob starting with
+    `!` (or a Cargo `exclude`) takes folders out again."""
     roots = {}
     for folder, stack in folders:
-        for glob in workspace_globs(repo, folder, stack):
-            for member, member_stack in folders:
-                relative = _relative_to(member, folder)
-                if member_stack == stack and member != folder and relative and _glob_match(relative, glob):
-                    roots.setdefault((member, stack), folder)
+        globs = workspace_globs(repo, folder, stack)
+        included = [glob for glob in globs if not glob.startswith("!")]
+        excluded = [glob[1:] for glob in globs if glob.startswith("!")]
+        for member, member_stack in folders:
+            relative = _relative_to(member, folder)
+            if member_stack != stack or member == folder or not relative:
+                continue
+            if any(_glob_match(relative, glob) for glob in included) and not any(
+                    _glob_match(relative, glob) for glob in excluded):
+                roots.setdefault((member, stack), folder)
     return roots
 
 

@@ -215,6 +215,48 @@ def test_a_matrix_value_expands_and_an_unresolved_expression_drops_the_line(tmp_
     assert commands(entry) == {"lint": "tox -e lint", "typecheck": "tox -e typing", "test": "tox -e py"}
 
 
+def test_workspace_members_are_installed_by_their_root_and_take_its_tool(tmp_path):
+    build_file_tree(tmp_path, {
+        "pyproject.toml": "[project]\nname = 'root'\n[tool.uv.workspace]\nmembers = ['libs/*']\n",
+        "uv.lock": "version = 1\n",
+        "libs/core/pyproject.toml": "[project]\nname = 'core'\n[tool.pytest.ini_options]\n",
+        "web/package.json": '{"workspaces": ["apps/*", "!apps/legacy"], "packageManager": "yarn@1.22.22"}',
+        "web/apps/site/package.json": '{"scripts": {"test": "jest"}}',
+        "web/apps/legacy/package.json": "{}",
+        "go.work": "go 1.22\nuse ./svc\n",
+        "svc/go.mod": "module svc\n",
+    })
+    result = read(tmp_path)
+    core = folder(result, "libs/core")
+    assert (core["install"]["workspace_root"], core["tool"], core["commands"]["test"]["run"]) == (".", "uv", "uv run pytest")
+    site = folder(result, "web/apps/site")
+    assert (site["install"]["workspace_root"], site["tool"], site["tool_version"]) == ("web", "yarn", "1.22.22")
+    assert commands(site) == {"test": "yarn run test"}
+    assert folder(result, "web/apps/legacy")["install"]["workspace_member"] is False  # "!apps/legacy"
+    # go.work with no module beside it installs nothing itself: svc installs on its own.
+    assert folder(result, "svc")["install"]["workspace_member"] is False
+
+
+def test_ci_steps_are_attributed_by_working_directory_and_cd(tmp_path):
+    build_file_tree(tmp_path, {
+        "api/go.mod": "module api\n",
+        "web/package.json": "{}",
+        ".circleci/config.yml": """\
+            jobs:
+              web:
+                steps:
+                  - run: {command: npm run lint, working_directory: ~/project/web}
+                  - run: |
+                      cd api
+                      go vet ./...
+                      cd ../web && npm test
+            """,
+    })
+    result = read(tmp_path)
+    assert commands(folder(result, "web")) == {"lint": "npm run lint", "test": "npm test"}
+    assert folder(result, "api")["commands"]["lint"] == {"run": "go vet ./...", "source": ".circleci/config.yml"}
+
+
 # --- bounds --------------------------------------------------------------------------------------
 
 
