@@ -76,7 +76,8 @@ import yaml
 
 
 # Copier runs extension files as modules of their own: the catalogue is loaded by its path.
-_spec = importlib.util.spec_from_file_location("copier_claude_cloud_catalogue", Path(__file__).with_name("catalogue.py"))
+_spec = importlib.util.spec_from_file_location("copier_claude_cloud_catalogue",
+                                               Path(__file__).with_name("catalogue.py"))
 catalogue = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(catalogue)
 EVIDENCE_FILE = Path(__file__).resolve().parent / "data" / "evidence.yml"
@@ -284,8 +285,8 @@ def workspace_globs(repo: Repo, folder: str, stack: str) -> list[str]:
         for name in repo.names(folder):
             if name.endswith(".sln"):
                 text = repo.text(_join(folder, name)) or ""
-                globs += [str(PurePosixPath(project.replace("\\", "/")).parent)
-                          for project in re.findall(r'^Project\([^)]*\)\s*=\s*"[^"]*",\s*"([^"]+\.\w+proj)"', text, re.M)]
+                projects = re.findall(r'^Project\([^)]*\)\s*=\s*"[^"]*",\s*"([^"]+\.\w+proj)"', text, re.M)
+                globs += [str(PurePosixPath(project.replace("\\", "/")).parent) for project in projects]
     else:
         globs = []
     return [glob for glob in globs if glob not in (".", "./")]
@@ -403,10 +404,19 @@ def java_wrapper(repo: Repo, folder: str, rules: dict) -> str | None:
 
 
 class Folder:
-    """What the reader learns about one folder and stack, as evidence arrives (strongest first)."""
+    """One folder and stack: its tool and install facts, then the evidence as it arrives
+    (strongest first: the first command offered for a kind stays)."""
 
-    def __init__(self, path: str, stack: str):
-        self.path, self.stack = path, stack
+    def __init__(self, path: str, stack: str, tool: tuple[str, str | None, str], install: dict, rules: dict):
+        self.path, self.stack, self.install = path, stack, install
+        self.tool, self.tool_version, self.why = tool
+        details = catalogue.stacks()[stack]["tools"][self.tool]
+        self.script_run = details["run"]  # runs a declared script: "pnpm run "
+        # Runs a tool from the project's environment. `uv run` writes a uv.lock when there
+        # is none, so without one the tools run from .venv/bin (on the session's PATH).
+        locked = install["lock"] or install["frozen"]
+        self.run = "" if self.tool == "uv" and not locked else details["run"]
+        self.exec = rules["bin_runners"].get(self.tool, "")  # runs a package binary: "pnpm exec "
         self.commands: dict[str, dict] = {}
         self.formatters: list[str] = []
         self.guessed: list[str] = []
@@ -421,35 +431,31 @@ class Folder:
         return template.format(run=self.run, exec=self.exec)
 
 
-def _prepare_folder(repo: Repo, record: Folder, workspace_root: str | None, roots_tool: dict, rules: dict) -> None:
-    """Tool, install facts and the prefixes commands are built with."""
-    stack, folder = record.stack, record.path
-    if workspace_root is not None and (workspace_root, stack) in roots_tool:
-        tool, version, _ = roots_tool[(workspace_root, stack)]
-        why = f"{tool} from the workspace root {workspace_root}/"
+def new_folder(repo: Repo, path: str, stack: str, workspace_root: str | None, root_tools: dict, rules: dict) -> Folder:
+    """A folder's record: its tool (a workspace member takes its root's), and install facts."""
+    if workspace_root is not None and (workspace_root, stack) in root_tools:
+        tool, version, _ = root_tools[(workspace_root, stack)]
+        chosen = (tool, version, f"{tool} from the workspace root {workspace_root}/")
     else:
-        tool, version, why = choose_tool(repo, folder, stack, rules)
-    roots_tool[(folder, stack)] = (tool, version, why)
-    record.tool, record.tool_version, record.why = tool, version, why
-    details = catalogue.stacks()[stack]["tools"][tool]
-    lock = lockfile(repo, folder, stack, tool, rules)
-    root_lock = lockfile(repo, workspace_root, stack, tool, rules) if workspace_root is not None else None
-    install = {"lock": lock, "frozen": bool(lock or root_lock) and not lock_switched_off(repo, workspace_root or folder),
-               "pnp": False, "workspace_member": workspace_root is not None, "workspace_root": workspace_root,
-               "extras": [], "groups": [], "edition": None, "wrapper": None}
-    if stack == "node":
-        install["pnp"] = plug_n_play(repo, workspace_root or folder, tool, version)
-    elif stack == "python":
-        install["extras"], install["groups"] = python_needs(repo, folder)
-    elif stack == "rust":
-        install["edition"] = rust_edition(repo, folder, workspace_root)
-    elif stack == "java":
-        install["wrapper"] = java_wrapper(repo, folder, rules)
-    record.install = install
-    # `uv run` writes a uv.lock when there is none: without one, tools run from .venv/bin.
-    record.run = details["run"] if not (tool == "uv" and not (lock or root_lock)) else ""
-    record.exec = rules["bin_runners"].get(tool, "")
-    record.script_run = details["run"]
+        chosen = choose_tool(repo, path, stack, rules)
+    root_tools[(path, stack)] = chosen
+    tool, version, _ = chosen
+    installs_from = workspace_root if workspace_root is not None else path
+    lock = lockfile(repo, path, stack, tool, rules)
+    root_lock = lockfile(repo, installs_from, stack, tool, rules)
+    install = {
+        "lock": lock,
+        "frozen": bool(lock or root_lock) and not lock_switched_off(repo, installs_from),
+        "pnp": stack == "node" and plug_n_play(repo, installs_from, tool, version),
+        "workspace_member": workspace_root is not None,
+        "workspace_root": workspace_root,
+        "extras": [], "groups": [],
+        "edition": rust_edition(repo, path, workspace_root) if stack == "rust" else None,
+        "wrapper": java_wrapper(repo, path, rules) if stack == "java" else None,
+    }
+    if stack == "python":
+        install["extras"], install["groups"] = python_needs(repo, path)
+    return Folder(path, stack, chosen, install, rules)
 
 
 # --- 1. CI ------------------------------------------------------------------------------------------
@@ -733,8 +739,9 @@ def _nox_sessions(repo, folder, _):
                 continue
             name = node.name
             for keyword in call.keywords if call else []:
-                if keyword.arg == "name" and isinstance(keyword.value, ast.Constant) and isinstance(keyword.value.value, str):
-                    name = keyword.value.value
+                value = keyword.value.value if isinstance(keyword.value, ast.Constant) else None
+                if keyword.arg == "name" and isinstance(value, str):
+                    name = value
             sessions[name] = name
     return sessions
 
@@ -977,12 +984,10 @@ def read_repository(root, evidence: dict | None = None) -> dict:
                 pairs.append((folder, stack))
     members = workspace_roots(repo, pairs)
     records: dict[tuple[str, str], Folder] = {}
-    chosen: dict[tuple[str, str], tuple] = {}
+    root_tools: dict[tuple[str, str], tuple] = {}
     # Workspace roots before their members, which take the root's tool.
     for folder, stack in sorted(pairs, key=lambda pair: (pair in members, pair[0] != ".", pair[0])):
-        record = Folder(folder, stack)
-        _prepare_folder(repo, record, members.get((folder, stack)), chosen, rules)
-        records[(folder, stack)] = record
+        records[(folder, stack)] = new_folder(repo, folder, stack, members.get((folder, stack)), root_tools, rules)
     reader = LineReader(rules)
     read_ci(repo, records, reader)
     for record in records.values():
