@@ -495,34 +495,33 @@ class LineReader:
         """{stack, kind, runner, words, rule} for the first rule that matches, else None."""
         for stack, (spec, lines, runners) in self.stacks.items():
             runner, rest = self._strip_runner(line, runners, set(spec.get("value_flags", ())))
-            found = self._match(stack, lines, rest.split(), spec)
+            found = self._match(lines, rest.split(), spec)
             if found:
                 return {**found, "stack": stack, "runner": runner}
         return None
 
-    def _match(self, stack: str, lines, words: list[str], spec: dict) -> dict | None:
+    def _match(self, lines, words: list[str], spec: dict) -> dict | None:
         for rule in lines:
             wanted = rule["words"].split()
             if words[: len(wanted)] != wanted:
                 continue
             if "kind" in rule:
                 return {"kind": rule["kind"], "words": words, "rule": rule}
-            kind = self._task_kind(rule, words[len(wanted):])
+            kind = self._task_kind(rule, words[len(wanted):], set(spec.get("value_flags", ())))
             if kind:
                 return {"kind": kind, "words": words, "rule": rule}
             if rule.get("bins") and len(words) > len(wanted):
-                inner = self._match(stack, lines, words[len(wanted):], spec)
+                inner = self._match(lines, words[len(wanted):], spec)
                 if inner and "task" not in inner["rule"]:
                     return {**inner, "words": words, "rule": {**inner["rule"], "standalone": True}}
         return None
 
-    def _task_kind(self, rule: dict, args: list[str]) -> str | None:
+    def _task_kind(self, rule: dict, args: list[str], value_flags: set[str]) -> str | None:
         task = rule["task"]
         if task == "java":
             names = [arg for arg in args if not arg.startswith("-")]
             return self.rules["java_tasks"].get(names[0]) if names else None
-        if task is True:
-            value_flags = set(self.rules["stacks"]["node"].get("value_flags", ()))
+        if task is True:  # the first word that is not a flag: npm run lint, pnpm -r test
             position = 0
             while position < len(args) and args[position].startswith("-"):
                 position += 2 if args[position] in value_flags else 1
@@ -556,7 +555,7 @@ class LineReader:
         if rule.get("standalone") or "prefix" not in spec:
             return found["runner"] + command
         prefix = record.fill(spec["prefix"])
-        if found["runner"] and (found["stack"] == "node" or (prefix and found["runner"].startswith(prefix))):
+        if found["runner"] and (spec.get("keep_runner") or (prefix and found["runner"].startswith(prefix))):
             return found["runner"] + command  # the maintainers' own runner, flags and all
         return prefix + command
 
@@ -763,12 +762,12 @@ def _pyproject_tasks(repo, folder, _):
 def _hatch_scripts(repo, folder, rules):
     envs = _dict(_table(repo.toml(_join(folder, "pyproject.toml")), "tool.hatch.envs"))
     tasks = {}
-    reader = LineReader(rules)
+    known = {name for names in rules["task_names"].values() for name in names}
     for env, spec in envs.items():
         for script in _dict(_dict(spec).get("scripts")):
             argument = script if env == "default" else f"{env}:{script}"
             # The kind is the script's name, else its environment's (envs.lint.scripts.style).
-            name = script if reader.kind_of_task(script) else env
+            name = script if script in known else env
             tasks.setdefault(name, argument)
     return tasks
 
