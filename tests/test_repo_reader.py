@@ -104,7 +104,6 @@ def test_every_corpus_command_is_safe_on_a_shell_command_line_and_every_note_nam
 @pytest.mark.parametrize(("change", "message"), [
     (lambda data: data["tools"]["ruff"].update(stack="cobol"), "not a catalogue stack"),
     (lambda data: data["tools"]["biome"].update(excludes=["dprint"]), "unknown tool"),
-    (lambda data: data["stacks"]["python"]["lines"].append({"words": "pytest", "tool": "nose"}), "unknown tool"),
     (lambda data: data["stacks"]["python"]["lines"].append({"words": "behave"}), "needs one known `kind`"),
     (lambda data: data["configs"].append({"tool": "dprint", "files": ["dprint.json"]}), "unknown tool"),
     (lambda data: data["task_names"].update(deploy=["deploy"]), "outside `kinds`"),
