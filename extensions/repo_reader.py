@@ -211,6 +211,10 @@ def _dict(value) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _strings(value) -> list[str]:
     return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
@@ -409,9 +413,9 @@ class Folder:
         self.path, self.stack, self.install = path, stack, install
         self.tool, self.tool_version, self.why = tool
         details = catalogue.stacks()[stack]["tools"][self.tool]
-        self.script_run = details["run"]  # runs a declared script: "pnpm run "
-        # Runs a tool from the project's environment. `uv run` writes a uv.lock when there
-        # is none, so without one the tools run from .venv/bin (on the session's PATH).
+        # The catalogue's runner: a node tool's runs a script ("pnpm run "), the others' run a
+        # tool from the project's environment. `uv run` writes a uv.lock when there is none,
+        # so without one the tools run from .venv/bin (on the session's PATH).
         locked = install["lock"] or install["frozen"]
         self.run = "" if self.tool == "uv" and not locked else details["run"]
         self.exec = rules["bin_runners"].get(self.tool, "")  # runs a package binary: "pnpm exec "
@@ -587,23 +591,25 @@ def _matrix_values(matrix) -> dict[str, list[str]]:
             continue
         if isinstance(items, list):
             values[key] = [str(item) for item in items if isinstance(item, (str, int, float))]
-    for entry in matrix.get("include") or []:
+    for entry in _list(matrix.get("include")):
         for key, item in _dict(entry).items():
             if isinstance(item, (str, int, float)) and str(item) not in values.setdefault(key, []):
                 values[key].append(str(item))
     return values
 
 
-def _expand_matrix(text: str, matrix: dict[str, list[str]]) -> list[str]:
-    """`text` once per combination of the matrix values it uses; no `${{` is ever left."""
-    # A key the matrix does not list stays, and drops the lines that use it.
-    keys = sorted(key for key in set(re.findall(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}", text)) if matrix.get(key))
+MATRIX_VALUE = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}")
+
+
+def _expand_matrix(texts: tuple[str, ...], matrix: dict[str, list[str]]) -> list[tuple[str, ...]]:
+    """`texts` once per combination of the matrix values they use. A key the matrix does not
+    list stays as it is: the lines that use it are dropped later, like any other `${{`."""
+    keys = sorted({key for text in texts for key in MATRIX_VALUE.findall(text) if matrix.get(key)})
     expanded = []
     for combination in itertools.islice(itertools.product(*(matrix[key] for key in keys)), MAX_MATRIX_COMBINATIONS):
-        result = text
-        for key, value in zip(keys, combination):
-            result = re.sub(r"\$\{\{\s*matrix\." + re.escape(key) + r"\s*\}\}", value, result)
-        expanded.append(result)
+        values = dict(zip(keys, combination))
+        expanded.append(tuple(MATRIX_VALUE.sub(lambda match: values.get(match.group(1), match.group(0)), text)
+                              for text in texts))
     return expanded
 
 
@@ -619,15 +625,14 @@ def ci_steps(repo: Repo) -> list[tuple[str, str, str]]:
             job = _dict(job)
             job_folder = _dict(_dict(job.get("defaults")).get("run")).get("working-directory") or default
             matrix = _matrix_values(_dict(job.get("strategy")).get("matrix"))
-            for step in job.get("steps") or []:
+            for step in _list(job.get("steps")):
                 step = _dict(step)
                 if not isinstance(step.get("run"), str):
                     continue
                 folder = step.get("working-directory") or job_folder
                 if not isinstance(folder, str):
                     continue
-                for expanded in _expand_matrix(f"{folder}\0{step['run']}", matrix):
-                    folder_text, script = expanded.split("\0", 1)
+                for folder_text, script in _expand_matrix((folder, step["run"]), matrix):
                     steps.append((source, folder_text, script))
     gitlab = _dict(repo.yaml(".gitlab-ci.yml"))
     for key, job in gitlab.items():
@@ -638,7 +643,7 @@ def ci_steps(repo: Repo) -> list[tuple[str, str, str]]:
                 steps += [(".gitlab-ci.yml", ".", line) for line in lines]
     circle = _dict(repo.yaml(".circleci/config.yml"))
     for job in _dict(circle.get("jobs")).values():
-        for step in _dict(job).get("steps") or []:
+        for step in _list(_dict(job).get("steps")):
             run = _dict(step).get("run")
             if isinstance(run, str):
                 steps.append((".circleci/config.yml", ".", run))
@@ -792,7 +797,7 @@ def _cargo_aliases(repo, folder, _):
 # reader -> {name: argument}, command template).
 TASK_SOURCES = [
     ("package.json scripts", ("node",), lambda repo, folder, rules: _package_scripts(repo, folder, "package.json"),
-     "{script_run}{arg}"),
+     "{run}{arg}"),
     ("composer.json scripts", ("php",), lambda repo, folder, rules: _package_scripts(repo, folder, "composer.json"),
      "composer {arg}"),
     ("Makefile", None, _makefile_targets, "make {arg}"),
@@ -816,7 +821,7 @@ def read_tasks(repo: Repo, record: Folder, reader: LineReader, rules: dict) -> N
             for name in names:
                 argument = declared.get(name)
                 if argument and reader.task_name.fullmatch(name) and re.fullmatch(r"[A-Za-z0-9:_./ -]+", argument):
-                    command = template.format(script_run=record.script_run, run=record.run, arg=argument)
+                    command = template.format(run=record.run, arg=argument)
                     record.offer(kind, command, label)
                     break
     _task_bodies_formatter(repo, record, reader)
@@ -847,8 +852,8 @@ def _bin_wrappers(repo: Repo, record: Folder, rules: dict) -> None:
 
 def _pre_commit(repo: Repo, record: Folder, rules: dict) -> None:
     config = _dict(repo.yaml(_join(record.path, ".pre-commit-config.yaml")))
-    for entry in config.get("repos") or []:
-        for hook in _dict(entry).get("hooks") or []:
+    for entry in _list(config.get("repos")):
+        for hook in _list(_dict(entry).get("hooks")):
             known = rules["pre_commit"].get(str(_dict(hook).get("id")))
             tool = rules["tools"].get(known["tool"]) if known else None
             if not tool or tool["stack"] != record.stack:
@@ -935,7 +940,7 @@ def read_tools(repo: Repo, record: Folder, rules: dict) -> None:
 def _catalogue_commands(record: Folder) -> dict[str, str]:
     spec = catalogue.stacks()[record.stack]
     commands = spec["tools"][record.tool].get("commands") or spec["commands"]
-    return {kind: command.format(run=record.script_run) for kind, command in commands.items() if command}
+    return {kind: command.format(run=record.run) for kind, command in commands.items() if command}
 
 
 def read_own_tools(repo: Repo, record: Folder, rules: dict) -> None:

@@ -335,11 +335,31 @@ def test_files_that_do_not_parse_give_no_evidence_and_no_crash(tmp_path, name, c
     json.dumps(read(tmp_path))
 
 
+@pytest.mark.parametrize("workflow", [
+    {"jobs": {"x": {"steps": 5}}},
+    {"jobs": {"x": {"strategy": {"matrix": {"include": 3, "v": {"a": 1}}}, "steps": [{"run": 7}, "run"]}}},
+    {"jobs": {"x": {"defaults": {"run": {"working-directory": ["a"]}}, "steps": [{"run": "pytest"}]}}},
+    {"jobs": ["x"], "defaults": 1},
+    {"jobs": {"x": {"strategy": {"matrix": {"e": ["\\1", "a; rm -rf /", "${{ secrets.TOKEN }}", "lint"]}},
+                    "steps": [{"run": "tox -e ${{ matrix.e }}"}]}}},
+])
+def test_ci_files_of_the_wrong_shape_or_with_hostile_matrix_values_give_only_safe_commands(tmp_path, workflow):
+    build_file_tree(tmp_path, {"pyproject.toml": "[project]\nname = 'x'\n",
+                               ".github/workflows/ci.yml": yaml.safe_dump(workflow),
+                               ".pre-commit-config.yaml": "repos: 5\n",
+                               ".circleci/config.yml": "jobs: {a: {steps: 3}}\n"})
+    entry = folder(read(tmp_path))
+    assert all(SAFE_COMMAND.fullmatch(command["run"]) for command in entry["commands"].values())
+    from_ci = {command["run"] for command in entry["commands"].values() if command["source"].startswith(".github")}
+    assert from_ci <= {"tox -e lint", "pytest"}
+
+
 FILE_NAMES = ["package.json", "pyproject.toml", ".github/workflows/ci.yml", "Makefile", "justfile", "tox.ini",
               "noxfile.py", "Rakefile", "Gemfile", "Cargo.toml", "composer.json", "go.work", "go.mod", ".yarnrc.yml",
               ".pre-commit-config.yaml", ".gitlab-ci.yml", ".circleci/config.yml", "App.sln", ".npmrc",
               "pnpm-workspace.yaml", "sub/package.json", "scripts/test.sh", ".cargo/config.toml"]
-JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+JSONISH_LEAF = st.none() | st.booleans() | st.integers() | st.text(max_size=20)
+JSONISH = st.recursive(JSONISH_LEAF,
                        lambda children: st.lists(children, max_size=4) | st.dictionaries(
                            st.sampled_from(["scripts", "workspaces", "packageManager", "jobs", "steps", "run", "test",
                                             "lint", "matrix", "strategy", "working-directory", "members", "tool",
@@ -362,6 +382,30 @@ def test_random_file_contents_never_crash_the_reader(files):
     for entry in result["folders"]:
         for command in entry["commands"].values():
             assert SAFE_COMMAND.fullmatch(command["run"]), command
+
+
+JOB_SHAPES = st.fixed_dictionaries({}, optional={
+    "steps": st.lists(st.fixed_dictionaries({}, optional={"run": st.text(max_size=60) | JSONISH_LEAF,
+                                                          "working-directory": st.text(max_size=10) | JSONISH_LEAF}),
+                      max_size=4) | JSONISH_LEAF,
+    "strategy": st.fixed_dictionaries({"matrix": st.dictionaries(st.text(max_size=5), st.lists(st.text(max_size=10)),
+                                                                 max_size=3)}) | JSONISH_LEAF,
+    "defaults": st.just({"run": {"working-directory": "sub"}}) | JSONISH_LEAF,
+})
+WORKFLOW_SHAPES = st.fixed_dictionaries({"jobs": st.dictionaries(st.text(max_size=5), JOB_SHAPES, max_size=3)})
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflow=WORKFLOW_SHAPES)
+def test_random_workflows_never_crash_the_reader_nor_leave_an_expression(workflow):
+    with tempfile.TemporaryDirectory() as folder_name:
+        root = Path(folder_name)
+        build_file_tree(root, {"package.json": "{}", "sub/Cargo.toml": "[package]\nname = 'x'\n",
+                               ".github/workflows/ci.yml": yaml.safe_dump(workflow)})
+        result = read(root)
+    for entry in result["folders"]:
+        for command in entry["commands"].values():
+            assert SAFE_COMMAND.fullmatch(command["run"]) and "${{" not in command["run"], command
 
 
 def test_the_result_is_the_same_on_every_read(tmp_path):
