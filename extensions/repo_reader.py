@@ -37,6 +37,8 @@ Evidence, in this order of trust (the first that gives a kind wins):
   1. CI: .github/workflows/*.yml `run:` steps (with working-directory, defaults.run and
      `cd DIR` lines), .gitlab-ci.yml `script:` lines, .circleci/config.yml `run:` steps;
      `${{ matrix.x }}` expands to each of the job's values, other `${{ }}` drop the line.
+     A line is read by the tool it runs (pytest, cargo clippy, pnpm lint, ./gradlew build);
+     `make`, `just` and task-script lines count for every stack of their folder.
   2. Declared tasks: package.json and composer.json scripts, Makefile and justfile targets,
      tox envs, nox sessions, Rakefile tasks, poe and hatch scripts, scripts/ and script/
      task scripts, bin/ wrappers, .pre-commit-config.yaml hooks, .cargo/config.toml aliases.
@@ -103,12 +105,13 @@ def check_evidence(data: dict, stacks) -> None:
         for excluded in tool.get("excludes", ()):
             if excluded not in tools:
                 raise EvidenceError(f"tools.{name}.excludes names an unknown tool: {excluded}")
-    for stack, spec in data["stacks"].items():
-        if stack not in stacks:
-            raise EvidenceError(f"stacks.{stack} is not a catalogue stack")
+    if set(data["stacks"]) - set(stacks):
+        unknown = sorted(set(data["stacks"]) - set(stacks))
+        raise EvidenceError(f"stacks has names that are not catalogue stacks: {unknown}")
+    for stack, spec in [*data["stacks"].items(), ("shared", data["shared"])]:
         for rule in spec["lines"]:
             if ("kind" in rule) == ("task" in rule) or rule.get("kind", "test") not in kinds:
-                raise EvidenceError(f"stacks.{stack}.lines `{rule['words']}` needs one known `kind` or a `task`")
+                raise EvidenceError(f"{stack}.lines `{rule['words']}` needs one known `kind` or a `task`")
     named = [entry["tool"] for entry in data["configs"]] + [entry["tool"] for entry in data["pre_commit"].values()]
     named += [tool for table in data["dependencies"].values() for tool in table.values()]
     for tool in named:
@@ -471,11 +474,15 @@ class LineReader:
         self.task_kinds = {name: kind for kind, names in rules["task_names"].items() for name in names}
         self.task_name = re.compile(rules["task_name_pattern"])
         self.plain = re.compile(rules["plain_line_pattern"])
+        # Per stack (None: the shared lines, make and just, which run any stack's tasks).
         self.stacks = {}
-        for stack, spec in rules["stacks"].items():
+        for stack, spec in [*rules["stacks"].items(), (None, rules["shared"])]:
             lines = sorted(spec["lines"], key=lambda rule: -len(rule["words"].split()))
             runners = sorted(spec.get("runners", ()), key=len, reverse=True)
             self.stacks[stack] = (spec, lines, runners)
+        self.task_script = re.compile(r"(?:\./)?(?:%s)/([A-Za-z0-9_-]+)(%s)" % (
+            "|".join(map(re.escape, rules["task_scripts"]["folders"])),
+            "|".join(map(re.escape, rules["task_scripts"]["suffixes"]))))
 
     def kind_of_task(self, name: str) -> str | None:
         return self.task_kinds.get(name) if self.task_name.fullmatch(name) else None
@@ -520,6 +527,9 @@ class LineReader:
 
     def _task_kind(self, rule: dict, args: list[str], value_flags: set[str]) -> str | None:
         task = rule["task"]
+        if task == "script":  # bash scripts/lint.sh, ./script/test
+            script = self.task_script.fullmatch(args[0]) if args else None
+            return self.kind_of_task(script.group(1)) if script else None
         if task == "java":
             names = [arg for arg in args if not arg.startswith("-")]
             return self.rules["java_tasks"].get(names[0]) if names else None
@@ -553,7 +563,7 @@ class LineReader:
             if wrapper and record.install["wrapper"] == wrapper:
                 words[0] = wrapper
         command = " ".join(words)
-        spec = self.rules["stacks"][found["stack"]]
+        spec = self.stacks[found["stack"]][0]
         if rule.get("standalone") or "prefix" not in spec:
             return found["runner"] + command
         prefix = record.fill(spec["prefix"])
@@ -676,9 +686,13 @@ def read_ci(repo: Repo, records: dict[tuple[str, str], Folder], reader: LineRead
             if here is None or "${{" in line or not reader.plain.fullmatch(line):
                 continue
             found = reader.classify(line)
-            record = records.get((here, found["stack"])) if found else None
-            if record:
-                record.offer(found["kind"], reader.render(found, record), source, found["rule"].get("formatter"))
+            if not found:
+                continue
+            # A shared line (make test) counts for each stack of its folder.
+            stacks = [found["stack"]] if found["stack"] else [stack for path, stack in records if path == here]
+            for stack in stacks:
+                if record := records.get((here, stack)):
+                    record.offer(found["kind"], reader.render(found, record), source, found["rule"].get("formatter"))
 
 
 # --- 2. declared tasks ---------------------------------------------------------------------------

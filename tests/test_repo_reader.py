@@ -105,6 +105,8 @@ def test_every_corpus_command_is_safe_on_a_shell_command_line_and_every_note_nam
     (lambda data: data["tools"]["ruff"].update(stack="cobol"), "not a catalogue stack"),
     (lambda data: data["tools"]["biome"].update(excludes=["dprint"]), "unknown tool"),
     (lambda data: data["stacks"]["python"]["lines"].append({"words": "behave"}), "needs one known `kind`"),
+    (lambda data: data["shared"]["lines"].append({"words": "task", "kind": "deploy"}), "needs one known `kind`"),
+    (lambda data: data["stacks"].update(cobol={"lines": []}), "not catalogue stacks"),
     (lambda data: data["configs"].append({"tool": "dprint", "files": ["dprint.json"]}), "unknown tool"),
     (lambda data: data["task_names"].update(deploy=["deploy"]), "outside `kinds`"),
 ])
@@ -255,6 +257,21 @@ def test_ci_steps_are_attributed_by_working_directory_and_cd(tmp_path):
     result = read(tmp_path)
     assert commands(folder(result, "web")) == {"lint": "npm run lint", "test": "npm test"}
     assert folder(result, "api")["commands"]["lint"] == {"run": "go vet ./...", "source": ".circleci/config.yml"}
+
+
+def test_make_just_and_task_script_lines_in_ci_count_for_every_stack_of_their_folder(tmp_path):
+    build_file_tree(tmp_path, {
+        "package.json": "{}", "pyproject.toml": "[project]\nname = 'x'\n",
+        "scripts/test.sh": "#!/bin/sh\n",
+        ".github/workflows/ci.yml": yaml.safe_dump({"jobs": {"ci": {"steps": [
+            {"run": "make lint"}, {"run": "just typecheck"}, {"run": "bash scripts/test.sh --cov"},
+            {"run": "./script/build"}, {"run": "make install"}]}}}),
+    })
+    result = read(tmp_path)
+    for stack in ("python", "node"):
+        assert commands(folder(result, ".", stack)) == {
+            "lint": "make lint", "typecheck": "just typecheck", "test": "bash scripts/test.sh --cov",
+            "build": "./script/build"}
 
 
 # --- bounds --------------------------------------------------------------------------------------
