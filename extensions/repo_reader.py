@@ -47,16 +47,29 @@ Evidence, in this order of trust (the first that gives a kind wins):
   5. The catalogue's default, listed in `guessed`.
 The rules live in data/evidence.yml; stacks, tools, markers and defaults in the catalogue.
 
+Every command runs from its folder. A project tool goes through the folder tool's runner
+(`uv run pytest`, `poetry run mypy .`, `bundle exec rspec`, `vendor/bin/pest`), except with
+uv and no uv.lock, where it runs bare from .venv/bin: `uv run` would write a uv.lock. A node
+package binary goes through npx --no-install, pnpm exec, yarn or bunx, a script through the
+catalogue's `run` (`pnpm run lint`). A CI line keeps its own runner and flags when the folder
+uses that runner (`uv run --locked tox run -e typing`, `pnpm exec prettier`); a bare build
+tool becomes the folder's wrapper (./mvnw, ./gradlew). A tool shown only by its config may
+not be installed by the project (black configured, installed by tox): the command is still
+the one the project means.
+
+`notes` has one line per folder, stack and command source: "STACK in PATH/ (WHY); KIND: RUN,
+KIND: RUN (SOURCE)", or "...; no commands found".
+
 Safety: a command built from a repository file is safe to put in a shell command line. Task
 names are kept only when they match evidence.yml's `task_name_pattern` (letters, digits and
 `:_.-`), and CI lines only when they are plain words (no `$`, quotes, backticks, `;`, `|`,
 `&`, `<`, `>`, globs, line breaks); anything else is refused, never quoted.
 
-Bounds: folders are scanned to evidence.yml's `scan.max_depth` (3), skipping its
-`skip_folders` and hidden folders; symlinked folders are never entered and a symlinked
-file that leaves the root is absent; a file over `scan.max_file_bytes` (1 MB) is never read
-(though a big lockfile still counts as present);
-a file that does not parse (JSON, TOML, YAML, Python) gives no evidence.
+Bounds: folders are scanned to evidence.yml's `scan.max_depth` (3: root is 0), skipping its
+`skip_folders` and hidden folders; symlinked folders are never entered and a symlinked file
+that leaves the root is absent; a file over `scan.max_file_bytes` (1 MB) is never read (a big
+lockfile still counts as present); a file that does not parse (JSON, TOML, YAML, Python)
+gives no evidence. noxfile.py is parsed (ast), never run.
 Not read: `npm --prefix DIR` style folder flags in CI (such a line is attributed to the
 step's folder), tox.toml, setup.cfg.
 """
@@ -84,6 +97,8 @@ catalogue = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(catalogue)
 EVIDENCE_FILE = Path(__file__).resolve().parent / "data" / "evidence.yml"
 MAX_MATRIX_COMBINATIONS = 64
+MAX_SCRIPT_NESTING, MAX_SCRIPT_LINES = 10, 1000
+MAX_CI_STEPS = 5000
 
 
 class EvidenceError(ValueError):
@@ -168,7 +183,7 @@ class Repo:
         text = self.text(relative)
         try:
             return tomllib.loads(text) if text else {}
-        except (tomllib.TOMLDecodeError, ValueError):
+        except (tomllib.TOMLDecodeError, ValueError, RecursionError):
             return {}
 
     def json(self, relative: str) -> dict:
@@ -623,11 +638,17 @@ def _expand_matrix(texts: tuple[str, ...], matrix: dict[str, list[str]]) -> list
     return expanded
 
 
-def ci_steps(repo: Repo) -> list[tuple[str, str, str]]:
-    """(source file, working folder, script) for every CI step that runs a script."""
-    steps = []
-    workflows = [name for name in repo.names(".github/workflows") if name.endswith((".yml", ".yaml"))]
-    for name in workflows:
+def ci_steps(repo: Repo):
+    """(source file, working folder, script) for each CI step that runs a script, at most
+    MAX_CI_STEPS of them (YAML aliases can repeat a long script in many jobs cheaply)."""
+    every = itertools.chain(_github_steps(repo), _gitlab_steps(repo), _circleci_steps(repo))
+    return itertools.islice(every, MAX_CI_STEPS)
+
+
+def _github_steps(repo: Repo):
+    for name in repo.names(".github/workflows"):
+        if not name.endswith((".yml", ".yaml")):
+            continue
         source = f".github/workflows/{name}"
         workflow = _dict(repo.yaml(source))
         default = _dict(_dict(workflow.get("defaults")).get("run")).get("working-directory") or "."
@@ -637,38 +658,45 @@ def ci_steps(repo: Repo) -> list[tuple[str, str, str]]:
             matrix = _matrix_values(_dict(job.get("strategy")).get("matrix"))
             for step in _list(job.get("steps")):
                 step = _dict(step)
-                if not isinstance(step.get("run"), str):
-                    continue
                 folder = step.get("working-directory") or job_folder
-                if not isinstance(folder, str):
-                    continue
-                for folder_text, script in _expand_matrix((folder, step["run"]), matrix):
-                    steps.append((source, folder_text, script))
-    gitlab = _dict(repo.yaml(".gitlab-ci.yml"))
-    for key, job in gitlab.items():
-        if isinstance(job, dict) and not str(key).startswith("."):
+                if isinstance(step.get("run"), str) and isinstance(folder, str):
+                    for folder_text, script in _expand_matrix((folder, step["run"]), matrix):
+                        yield source, folder_text, script
+
+
+def _gitlab_steps(repo: Repo):
+    for key, job in _dict(repo.yaml(".gitlab-ci.yml")).items():
+        if isinstance(job, dict) and not str(key).startswith("."):  # .name: a template, not a job
             for part in ("before_script", "script"):
-                lines = job.get(part)
-                lines = [lines] if isinstance(lines, str) else _flatten(lines)
-                steps += [(".gitlab-ci.yml", ".", line) for line in lines]
-    circle = _dict(repo.yaml(".circleci/config.yml"))
-    for job in _dict(circle.get("jobs")).values():
+                for line in _flatten(job.get(part)):
+                    yield ".gitlab-ci.yml", ".", line
+
+
+def _circleci_steps(repo: Repo):
+    for job in _dict(_dict(repo.yaml(".circleci/config.yml")).get("jobs")).values():
         for step in _list(_dict(job).get("steps")):
             run = _dict(step).get("run")
             if isinstance(run, str):
-                steps.append((".circleci/config.yml", ".", run))
+                yield ".circleci/config.yml", ".", run
             elif isinstance(run, dict) and isinstance(run.get("command"), str):
-                folder = run.get("working_directory") if isinstance(run.get("working_directory"), str) else "."
-                steps.append((".circleci/config.yml", folder.removeprefix("~/project"), run["command"]))
-    return steps
+                folder = run.get("working_directory")
+                folder = folder.removeprefix("~/project") if isinstance(folder, str) else "."
+                yield ".circleci/config.yml", folder, run["command"]
 
 
-def _flatten(value) -> list[str]:
+def _flatten(value, depth: int = 0) -> list[str]:
+    """GitLab's script lines, nested lists (!reference) flattened. YAML aliases can nest a
+    list in itself many times over: the depth is bounded, and so is the count."""
     if isinstance(value, str):
         return [value]
-    if isinstance(value, list):
-        return [line for item in value for line in _flatten(item)]
-    return []
+    if not isinstance(value, list) or depth > MAX_SCRIPT_NESTING:
+        return []
+    lines = []
+    for item in value:
+        lines += _flatten(item, depth + 1)
+        if len(lines) > MAX_SCRIPT_LINES:
+            return lines[:MAX_SCRIPT_LINES]
+    return lines
 
 
 def read_ci(repo: Repo, records: dict[tuple[str, str], Folder], reader: LineReader) -> None:

@@ -371,6 +371,20 @@ def test_ci_files_of_the_wrong_shape_or_with_hostile_matrix_values_give_only_saf
     assert from_ci <= {"tox -e lint", "pytest"}
 
 
+def test_yaml_aliases_that_nest_a_list_in_itself_stay_cheap(tmp_path):
+    levels = ["a0: &a0 [pytest, pytest]"] + [f"a{n}: &a{n} [*a{n - 1}, *a{n - 1}]" for n in range(1, 40)]
+    build_file_tree(tmp_path, {"pyproject.toml": "[project]\nname = 'x'\n",
+                               ".gitlab-ci.yml": "\n".join(levels) + "\njob:\n  script: [*a39]\n"})
+    assert folder(read(tmp_path))["commands"]["test"]["run"] == "pytest"
+
+
+def test_deeply_nested_files_give_no_evidence(tmp_path):
+    nested = "[" * 50_000 + "]" * 50_000
+    build_file_tree(tmp_path, {"pyproject.toml": f"a = {nested}\n", "package.json": nested,
+                               ".github/workflows/ci.yml": f"jobs: {nested}\n"})
+    assert [entry["guessed"] for entry in read(tmp_path)["folders"]] == [["test", "lint", "format"]] * 2
+
+
 FILE_NAMES = ["package.json", "pyproject.toml", ".github/workflows/ci.yml", "Makefile", "justfile", "tox.ini",
               "noxfile.py", "Rakefile", "Gemfile", "Cargo.toml", "composer.json", "go.work", "go.mod", ".yarnrc.yml",
               ".pre-commit-config.yaml", ".gitlab-ci.yml", ".circleci/config.yml", "App.sln", ".npmrc",
