@@ -71,7 +71,7 @@ that leaves the root is absent; a file over `scan.max_file_bytes` (1 MB) is neve
 lockfile still counts as present); a file that does not parse (JSON, TOML, YAML, Python)
 gives no evidence. noxfile.py is parsed (ast), never run.
 Not read: `npm --prefix DIR` style folder flags in CI (such a line is attributed to the
-step's folder), tox.toml, setup.cfg.
+step's folder), tox.toml and [tool.tox] envs, setup.cfg's other sections.
 """
 
 from __future__ import annotations
@@ -150,6 +150,7 @@ class Repo:
         self.root = Path(root).resolve()
         self.max_bytes = max_bytes
         self._names: dict[str, list[str]] = {}
+        self._texts: dict[str, str | None] = {}  # each file is read once, however many rules ask
 
     def path(self, relative: str) -> Path | None:
         """The file at `relative`, or None when it is missing or outside the root."""
@@ -168,6 +169,11 @@ class Repo:
 
     def text(self, relative: str) -> str | None:
         """The file's text, or None when it is absent or too big to read."""
+        if relative not in self._texts:
+            self._texts[relative] = self._read(relative)
+        return self._texts[relative]
+
+    def _read(self, relative: str) -> str | None:
         path = self.path(relative)
         try:
             if path is None or path.stat().st_size > self.max_bytes:
@@ -193,6 +199,10 @@ class Repo:
         except (ValueError, RecursionError):
             return {}
         return value if isinstance(value, dict) else {}
+
+    def sections(self, relative: str) -> set[str]:
+        """The [section] names of an INI file (setup.cfg, tox.ini)."""
+        return set(re.findall(r"^\[([^\]\n]+)\]", self.text(relative) or "", re.MULTILINE))
 
     def yaml(self, relative: str):
         text = self.text(relative)
@@ -951,6 +961,9 @@ def tools_in_use(repo: Repo, record: Folder, rules: dict) -> list[tuple[str, str
             shown = f"pyproject.toml [{entry['pyproject']}]"
         if not shown and entry.get("package_json") and entry["package_json"] in package:
             shown = f"package.json {entry['package_json']}"
+        for file, section in (item.split(" ", 1) for item in entry.get("ini", ())):
+            if not shown and section.strip("[]") in repo.sections(_join(folder, file)):
+                shown = f"{file} {section}"
         if shown:
             found.append((entry["tool"], shown))
     dependencies = rules["dependencies"].get(record.stack, {})
