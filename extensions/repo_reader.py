@@ -261,9 +261,10 @@ def project_folders(repo: Repo, rules: dict) -> list[str]:
             entries = sorted(os.scandir(repo.root / folder), key=lambda entry: entry.name)
         except OSError:
             return
-        names = [entry.name for entry in entries if not entry.is_dir()]
-        if any(fnmatch.fnmatchcase(name, pattern) for name in names for pattern in detect) and any(
-                fnmatch.fnmatchcase(name, pattern) for name in repo.names(folder) for pattern in detect):
+        # The listing is checked first, as it is cheap; then only the files the reader may
+        # read count (a symlinked package.json that leaves the root does not).
+        listed = [entry.name for entry in entries if not entry.is_dir()]
+        if _matches_any(listed, detect) and _matches_any(repo.names(folder), detect):
             found.append(folder)
         if depth == rules["scan"]["max_depth"]:
             return
@@ -275,6 +276,10 @@ def project_folders(repo: Repo, rules: dict) -> list[str]:
 
     visit(".", 0)
     return sorted(found, key=lambda path: (path != ".", path))
+
+
+def _matches_any(names, patterns) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for name in names for pattern in patterns)
 
 
 def _glob_match(path: str, pattern: str) -> bool:
@@ -940,7 +945,7 @@ def dependency_names(repo: Repo, folder: str, stack: str) -> list[str]:
             found += list(_dict(_dict(group).get("dependencies")))
         found += list(_dict(_table(pyproject, "tool.poetry.dev-dependencies")))
         for name in repo.names(folder):
-            if fnmatch.fnmatch(name, "requirements*.txt"):
+            if fnmatch.fnmatchcase(name, "requirements*.txt"):
                 text = repo.text(_join(folder, name)) or ""
                 found += [match.lower() for match in re.findall(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)", text, re.M)]
         return found
@@ -1035,10 +1040,7 @@ def read_repository(root, evidence: dict | None = None) -> dict:
     stacks = catalogue.stacks()
     pairs = []
     for folder in project_folders(repo, rules):
-        names = repo.names(folder)
-        for stack, spec in stacks.items():
-            if any(fnmatch.fnmatchcase(name, pattern) for name in names for pattern in spec["detect"]):
-                pairs.append((folder, stack))
+        pairs += [(folder, stack) for stack, spec in stacks.items() if _matches_any(repo.names(folder), spec["detect"])]
     members = workspace_roots(repo, pairs)
     records: dict[tuple[str, str], Folder] = {}
     root_tools: dict[tuple[str, str], tuple] = {}
