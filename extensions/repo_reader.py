@@ -776,8 +776,8 @@ def _tox_envs(repo, folder, rules):
         envs += [env for env in re.split(r"[\s,]+", parser.get("tox", "envlist")) if env]
     names = {}
     for env in envs:
-        names.setdefault("py" if re.fullmatch(rules["tox_python_env"], env) else env,
-                         "py" if re.fullmatch(rules["tox_python_env"], env) else env)
+        name = "py" if re.fullmatch(rules["tox_python_env"], env) else env  # py312 -> py: this Python
+        names.setdefault(name, name)
     return names
 
 
@@ -815,7 +815,7 @@ def _rake_tasks(repo, folder, rules):
     return {name: name for name in tasks if name != "default"}
 
 
-def _pyproject_tasks(repo, folder, _):
+def _poe_tasks(repo, folder, _):
     return {name: name for name in _dict(_table(repo.toml(_join(folder, "pyproject.toml")), "tool.poe.tasks"))}
 
 
@@ -850,6 +850,8 @@ def _cargo_aliases(repo, folder, _):
     return {name: name for name in _dict(repo.toml(_join(folder, ".cargo/config.toml")).get("alias"))}
 
 
+# What a task's argument may hold (a name, hatch's ENV:NAME, a script's path): no shell syntax.
+SAFE_ARGUMENT = re.compile(r"[A-Za-z0-9:_./ -]+")
 # Task sources in their order of trust: (label, stacks it applies to or None for all,
 # reader -> {name: argument}, command template).
 TASK_SOURCES = [
@@ -862,7 +864,7 @@ TASK_SOURCES = [
     ("tox.ini", ("python",), _tox_envs, "tox -e {arg}"),
     ("noxfile.py", ("python",), _nox_sessions, "nox -s {arg}"),
     ("Rakefile", ("ruby",), _rake_tasks, "{run}rake {arg}"),
-    ("[tool.poe.tasks]", ("python",), _pyproject_tasks, "{run}poe {arg}"),
+    ("[tool.poe.tasks]", ("python",), _poe_tasks, "{run}poe {arg}"),
     ("[tool.hatch.envs]", ("python",), _hatch_scripts, "hatch run {arg}"),
     ("scripts/", None, _task_scripts, "{arg}"),
     (".cargo/config.toml aliases", ("rust",), _cargo_aliases, "cargo {arg}"),
@@ -877,7 +879,7 @@ def read_tasks(repo: Repo, record: Folder, reader: LineReader, rules: dict) -> N
         for kind, names in rules["task_names"].items():
             for name in names:
                 argument = declared.get(name)
-                if argument and reader.task_name.fullmatch(name) and re.fullmatch(r"[A-Za-z0-9:_./ -]+", argument):
+                if argument and reader.task_name.fullmatch(name) and SAFE_ARGUMENT.fullmatch(argument):
                     command = template.format(run=record.run, arg=argument)
                     record.offer(kind, command, label)
                     break
