@@ -1,0 +1,3 @@
+module github.com/example/kit/tools
+
+go 1.22
