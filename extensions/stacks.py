@@ -60,36 +60,77 @@ def service_choices() -> dict[str, str]:
 # --- the chosen stacks ----------------------------------------------------------------------------
 
 
-def stack_view(stacks: list[str], tools: dict[str, str]) -> list[dict]:
-    """One resolved record per chosen stack, in catalogue order (never answer order).
+def _default_folders(stacks: list[str], tools: dict[str, str]) -> list[dict]:
+    """One top-folder entry per chosen stack with the catalogue's commands: what a project
+    whose answers predate `project_folders` gets."""
+    entries = []
+    for name, spec in catalogue.stacks().items():
+        if name in stacks:
+            tool = tools.get(name) if tools.get(name) in spec["tools"] else spec["fallback"]
+            entries.append({"path": ".", "stack": name, "tool": tool, "commands": None})
+    return entries
+
+
+def step_name(stack: str, path: str) -> str:
+    """The bootstrap step of a stack in a folder: `node`, or `node:frontend` (`:` for `/`)."""
+    return stack if path == "." else f"{stack}:{path.replace('/', ':')}"
+
+
+def in_folder(path_template: str, folder: str) -> str:
+    """A catalogue path in a folder: {project}/.venv/bin -> {project}/backend/.venv/bin."""
+    return path_template if folder == "." else path_template.replace("{project}", "{project}/" + folder, 1)
+
+
+def stack_view(stacks: list[str], tools: dict[str, str], folders: list[dict] | None = None) -> list[dict]:
+    """One resolved record per stack and folder, in `folders`' order (the reader's: the top
+    folder first, then by path, stacks in catalogue order), else one per chosen stack in
+    catalogue order (never answer order).
 
     `tools` maps a stack to the tool its question chose, e.g. {"python": "uv"}; stacks
-    without a tool question use their fallback tool.
+    without a tool question use their fallback tool. `folders` is the `project_folders`
+    answer (extensions/folders.py): each entry's own tool and commands win; an entry without
+    commands gets the catalogue's.
     """
+    chosen = [name for name in catalogue.stacks() if name in (stacks or [])]
+    entries = [entry for entry in folders if entry.get("stack") in chosen] if folders else []
+    entries += [entry for entry in _default_folders(chosen, tools) if entry["stack"] not in {e["stack"] for e in entries}]
     view = []
-    for name, spec in catalogue.stacks().items():
-        if name not in stacks:
-            continue
-        tool = tools.get(name) or spec["fallback"]
-        if tool not in spec["tools"]:
-            tool = spec["fallback"]
+    for entry in entries:
+        name, folder = entry["stack"], entry.get("path") or "."
+        spec = catalogue.stacks()[name]
+        tool = entry.get("tool") if entry.get("tool") in spec["tools"] else spec["fallback"]
         details = spec["tools"][tool]
-        commands = details.get("commands") or spec["commands"]
+        defaults = {key: value.format(run=details["run"]) for key, value in (details.get("commands") or spec["commands"]).items()}
+        read = entry.get("commands")
+        commands = dict(read) if read is not None else {key: value for key, value in defaults.items() if value}
+        pnp = bool(entry.get("pnp"))
         view.append(
             {
                 "name": name,
                 "label": spec["label"],
+                "folder": folder,
+                "step": step_name(name, folder),
+                # How a command of this folder is run from the project's top folder.
+                "where": "" if folder == "." else f"cd {folder} && ",
+                "installed_by": entry.get("installed_by"),
                 "inputs": list(spec["inputs"]),
                 "tool": tool,
                 "add": details["add"],
                 "add_dev": details["add_dev"],
                 "add_note": details.get("note", ""),
-                "commands": {key: value.format(run=details["run"]) for key, value in commands.items()},
+                "commands": commands,
+                "sources": dict(entry.get("sources") or {}) if read is not None else
+                           {kind: "catalogue default" for kind in commands},
+                "guessed": list(entry.get("guessed") or []) if read is not None else list(commands),
                 "allow": [*spec.get("allow", ()), *details.get("allow", ())],
                 "formatter": spec.get("formatter"),
                 "install": details["install"],
-                "ready": spec.get("ready", ""),
-                "paths": [catalogue.shell_path(path) for path in spec.get("path", ())],
+                # Plug'n'Play installs no node_modules: its own file says the install is there.
+                "ready": ".pnp.cjs" if pnp else spec.get("ready", ""),
+                "paths": [catalogue.shell_path(in_folder(path, folder)) for path in spec.get("path", ())
+                          if not (pnp and "node_modules" in path)],
+                "path_templates": [in_folder(path, folder) for path in spec.get("path", ())
+                                   if not (pnp and "node_modules" in path)],
                 "setup": details.get("setup", {}),
             }
         )
@@ -98,10 +139,12 @@ def stack_view(stacks: list[str], tools: dict[str, str]) -> list[dict]:
 
 @pass_context
 def project_stacks(context) -> list[dict]:
-    """`stack_view` of the answers being rendered: the stacks and their tool questions."""
+    """`stack_view` of the answers being rendered: the stacks, their tool questions and the
+    project's folders."""
     tools = {name: context.get(spec["tool_question"]) for name, spec in catalogue.stacks().items()
              if "tool_question" in spec}
-    return stack_view(context.get("stacks") or [], tools)
+    folders = context.get("project_folders")
+    return stack_view(context.get("stacks") or [], tools, folders if isinstance(folders, list) else None)
 
 
 @pass_context

@@ -55,15 +55,22 @@ def database_name(project_name: str) -> str:
 
 
 def stack_records(stack: dict) -> list[str]:
+    """A stack's install step in its folder. A workspace member has none: its workspace root's
+    install covers it."""
+    if stack.get("installed_by"):
+        return []
     spec = catalogue.stacks()[stack["name"]]
-    lines = [record("step", stack["name"])]
-    lines += [record("input", stack["name"], pattern) for pattern in spec["inputs"]]
-    if spec.get("ready"):
-        lines.append(record("ready", stack["name"], spec["ready"]))
+    step = stack["step"]
+    lines = [record("step", step)]
+    if stack["folder"] != ".":
+        lines.append(record("dir", step, stack["folder"]))
+    lines += [record("input", step, pattern) for pattern in spec["inputs"]]
+    if stack.get("ready"):
+        lines.append(record("ready", step, stack["ready"]))
     for form in stack["install"]:
         condition = " ".join(form["if"]) if form.get("if") else "*"
         command = f"{form['before']}\n{form['run']}" if form.get("before") else form["run"]
-        lines += snippet("run", stack["name"], condition, command)
+        lines += snippet("run", step, condition, command)
     return lines
 
 
@@ -88,10 +95,13 @@ def export_records(context) -> list[str]:
     """Stacks' variables and folders, then the CLI tools' bin folders, then the services'
     URLs; each once, with the catalogue's placeholders left for the engine."""
     lines = []
+    exported: set[str] = set()
     for stack in stacks.project_stacks(context):
         spec = catalogue.stacks()[stack["name"]]
-        lines += [record("env", name, value) for name, value in spec.get("env", {}).items()]
-        lines += [record("path", folder) for folder in spec.get("path", ())]
+        if stack["name"] not in exported:  # a variable has one value: the stack's first folder's
+            exported.add(stack["name"])
+            lines += [record("env", name, stacks.in_folder(value, stack["folder"])) for name, value in spec.get("env", {}).items()]
+        lines += [record("path", folder) for folder in stack["path_templates"]]
     managers = catalogue.cli_managers()
     lines += [record("path", managers[name]["bin"]) for name in stacks.chosen_managers(context.get("cli_tools"))
               if managers[name].get("bin")]

@@ -22,7 +22,7 @@
 #   dir     STEP  FOLDER       STEP runs in FOLDER, a folder of the project (backend,
 #                              services/api); its inputs and ready folder are read there
 #   input   STEP  PATTERN      a file (glob) whose content decides whether STEP runs again
-#   ready   STEP  FOLDER       STEP counts as done only while FOLDER exists
+#   ready   STEP  PATH         STEP counts as done only while PATH (a folder or file) exists
 #   port    STEP  PORT         ...only while something answers on 127.0.0.1:PORT
 #   run     STEP  IF  COMMAND  STEP's command: the first `run` whose IF files (space-separated;
 #                              * for always) has one that exists runs, in the project folder
@@ -454,7 +454,7 @@ fresh() {
   [ -f "$state_dir/$step.stamp" ] || return 1
   read -r stamp <"$state_dir/$step.stamp"
   [ "$stamp" = "${keys[$step]}" ] || return 1
-  [ -z "${ready[$step]:-}" ] || [ -d "${dirs[$step]:+${dirs[$step]}/}${ready[$step]}" ] || return 1
+  [ -z "${ready[$step]:-}" ] || [ -e "${dirs[$step]:+${dirs[$step]}/}${ready[$step]}" ] || return 1
   [ -z "${port[$step]:-}" ] || listening "${port[$step]}"
 }
 

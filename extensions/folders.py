@@ -1,0 +1,189 @@
+"""The `project_folders` answer: the folders of the repository that a session installs, each
+with its stack, its tool and its commands, as repo_reader.py read them on the copy.
+
+The reading is recorded as an answer (`ask: false`), not read again at each render: an update
+renders the old and the new release with the same folders and commands, so it merges only
+what the template changed, and a team that corrects a command in .copier-answers.claude.yml
+keeps its correction. One entry:
+
+    {"path": "frontend", "stack": "node", "tool": "pnpm",
+     "commands": {"lint": "pnpm lint", "test": "pnpm test"},
+     "sources": {"lint": ".github/workflows/ci.yml", "test": "package.json scripts"},
+     "guessed": [],                 # kinds whose command is the catalogue's default
+     "pnp": false,                  # Yarn Plug'n'Play: no node_modules, .pnp.cjs instead
+     "installed_by": null}          # a workspace root that installs this folder
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+from jinja2.ext import Extension
+
+
+def _sibling(name: str):
+    """Copier loads each extension file as a module of its own: siblings are loaded by path,
+    once (the catalogue keeps one registry across them)."""
+    spec = importlib.util.spec_from_file_location(f"copier_claude_cloud_{name}", Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+reader = _sibling("repo_reader")
+catalogue = reader.catalogue
+EVIDENCE = reader.load_evidence()
+KINDS = tuple(EVIDENCE["kinds"])
+PLAIN_COMMAND = re.compile(EVIDENCE["plain_line_pattern"])
+# The engine's `dir` record takes the same spelling: plain names, no `..`, no leading /.
+FOLDER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*")
+MAX_FOLDERS = 50
+ENTRY_KEYS = {"path", "stack", "tool", "commands", "sources", "guessed", "pnp", "installed_by"}
+
+
+def catalogue_commands(stack: str, tool: str) -> dict[str, str]:
+    """The catalogue's default commands of a stack's tool, e.g. {"test": "uv run pytest"}."""
+    spec = catalogue.stacks()[stack]
+    details = spec["tools"][tool]
+    defaults = details.get("commands") or spec["commands"]
+    return {kind: text.format(run=details["run"]) for kind, text in defaults.items() if text}
+
+
+def guessed_entry(stack: str, tool: str, path: str = ".") -> dict:
+    commands = catalogue_commands(stack, tool)
+    return {"path": path, "stack": stack, "tool": tool, "commands": commands,
+            "sources": {kind: "catalogue default" for kind in commands}, "guessed": list(commands),
+            "pnp": False, "installed_by": None}
+
+
+def read_entry(folder: dict) -> dict:
+    install = folder.get("install") or {}
+    return {"path": folder["path"], "stack": folder["stack"], "tool": folder["tool"],
+            "commands": {kind: found["run"] for kind, found in folder["commands"].items()},
+            "sources": {kind: found["source"] for kind, found in folder["commands"].items()},
+            "guessed": list(folder.get("guessed") or []), "pnp": bool(install.get("pnp")),
+            "installed_by": install.get("workspace_root") if install.get("workspace_member") else None}
+
+
+def reading(destination) -> dict:
+    folder = Path(str(destination))
+    return reader.read_repository(folder) if folder.is_dir() else {"folders": [], "notes": []}
+
+
+def detected_stacks(destination) -> list[str]:
+    """The stacks of every folder the reader found, in catalogue order: a repository with
+    backend/pyproject.toml and frontend/package.json and nothing at its top has both."""
+    found = {folder["stack"] for folder in reading(destination)["folders"]}
+    return [name for name in catalogue.stacks() if name in found]
+
+
+def detected_tool(destination, stack: str) -> str:
+    """The tool of the stack's first folder (the top one first), else the stack's fallback."""
+    for folder in reading(destination)["folders"]:
+        if folder["stack"] == stack:
+            return folder["tool"]
+    return catalogue.stacks()[stack]["fallback"]
+
+
+def folders_default(destination, stacks, tools) -> list[dict]:
+    """The `project_folders` default: each folder the reader found for a chosen stack, then a
+    top-folder entry with the catalogue's commands (all guessed) for a chosen stack it found
+    nowhere. `tools` maps a stack to its tool question's answer: when that differs from the
+    tool read for the stack's first folder, the person chose it, and it applies to all the
+    stack's folders, with the catalogue's commands for it (the read ones were for another tool)."""
+    stacks = [name for name in catalogue.stacks() if name in (stacks or [])]
+    found = [folder for folder in reading(destination)["folders"] if folder["stack"] in stacks]
+    first_tool = {}
+    for folder in found:
+        first_tool.setdefault(folder["stack"], folder["tool"])
+    entries = []
+    for folder in found:
+        chosen = (tools or {}).get(folder["stack"])
+        if chosen and chosen != first_tool[folder["stack"]] and chosen in catalogue.stacks()[folder["stack"]]["tools"]:
+            entries.append({**guessed_entry(folder["stack"], chosen, folder["path"]),
+                            "installed_by": read_entry(folder)["installed_by"]})
+        else:
+            entries.append(read_entry(folder))
+    for stack in stacks:
+        if stack not in first_tool:
+            spec = catalogue.stacks()[stack]
+            chosen = (tools or {}).get(stack)
+            entries.append(guessed_entry(stack, chosen if chosen in spec["tools"] else spec["fallback"]))
+    return entries
+
+
+def reading_notes(destination) -> list[str]:
+    """What the reader found and why, one line per folder, stack and source, for the copy's
+    closing message."""
+    return reading(destination)["notes"]
+
+
+def _entry_problem(index: int, entry: object) -> str:
+    where = f"project_folders[{index}]"
+    if not isinstance(entry, dict):
+        return f"{where} must be a mapping such as {{path: frontend, stack: node, tool: npm, commands: {{test: npm test}}}}."
+    if unknown := sorted(set(map(str, entry)) - ENTRY_KEYS):
+        return f"{where} has keys this template does not know: {', '.join(unknown)}."
+    path, stack, tool = entry.get("path"), entry.get("stack"), entry.get("tool")
+    if not isinstance(path, str) or not (path == "." or FOLDER.fullmatch(path)) or "/../" in f"/{path}/" or "/./" in f"/{path}/":
+        return f"{where}.path: {path!r} is not a folder of the repository (such as . or services/api)."
+    if stack not in catalogue.stacks():
+        return f"{where}.stack: {stack!r} is not one of {', '.join(catalogue.stacks())}."
+    if tool not in catalogue.stacks()[stack]["tools"]:
+        return f"{where}.tool: {tool!r} is not a {stack} tool ({', '.join(catalogue.stacks()[stack]['tools'])})."
+    commands = entry.get("commands", {})
+    if not isinstance(commands, dict):
+        return f"{where}.commands must be a mapping of kind to command, e.g. {{test: npm test}}."
+    for kind, command in commands.items():
+        if kind not in KINDS:
+            return f"{where}.commands: {kind!r} is not one of {', '.join(KINDS)}."
+        if not isinstance(command, str) or len(command) > 300 or not PLAIN_COMMAND.fullmatch(command):
+            return (f"{where}.commands.{kind}: {command!r} must be one plain command (words of letters, digits "
+                    "and ./:=@%+,-_; no quotes, $, ;, |, & or >): it becomes an exact allow rule.")
+    sources = entry.get("sources", {})
+    if not isinstance(sources, dict) or not all(isinstance(v, str) and len(v) <= 200 and "\n" not in v
+                                                for v in sources.values()):
+        return f"{where}.sources must map kinds to one line each."
+    guessed = entry.get("guessed", [])
+    if not isinstance(guessed, list) or not set(map(str, guessed)) <= set(KINDS):
+        return f"{where}.guessed must list kinds ({', '.join(KINDS)})."
+    installed_by = entry.get("installed_by")
+    if installed_by is not None and not (installed_by == "." or (isinstance(installed_by, str) and FOLDER.fullmatch(installed_by))):
+        return f"{where}.installed_by: {installed_by!r} is not a folder of the repository."
+    if not isinstance(entry.get("pnp", False), bool):
+        return f"{where}.pnp must be true or false."
+    return ""
+
+
+def project_folders_problem(value: object, stacks: object = None) -> str:
+    """The validator: a list of entries as the module docstring shows, each for a chosen stack."""
+    if value is None:
+        return ""
+    if not isinstance(value, list):
+        return f"project_folders: expected a list of folders, got {type(value).__name__}."
+    if len(value) > MAX_FOLDERS:
+        return f"project_folders: {len(value)} folders; keep it to {MAX_FOLDERS}."
+    seen = set()
+    for index, entry in enumerate(value):
+        if problem := _entry_problem(index, entry):
+            return problem
+        key = (entry["path"], entry["stack"])
+        if key in seen:
+            return f"project_folders[{index}]: {entry['stack']} in {entry['path']} is listed twice."
+        seen.add(key)
+        if isinstance(stacks, list) and entry["stack"] not in stacks:
+            return f"project_folders[{index}]: {entry['stack']} is not among the chosen stacks ({', '.join(map(str, stacks))})."
+    return ""
+
+
+class Folders(Extension):
+    """Globals and the validator filter for the `project_folders` question."""
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.globals.update({function.__name__: function for function in (
+            detected_stacks, detected_tool, folders_default, reading_notes,
+        )})
+        environment.filters["project_folders_problem"] = project_folders_problem
