@@ -10,6 +10,7 @@ keeps its correction. One entry:
      "commands": {"lint": "pnpm lint", "test": "pnpm test"},
      "sources": {"lint": ".github/workflows/ci.yml", "test": "package.json scripts"},
      "guessed": [],                 # kinds whose command is the catalogue's default
+     "formatter": "biome",          # the format-on-edit hook's formatter for this folder's files
      "pnp": false,                  # Yarn Plug'n'Play: no node_modules, .pnp.cjs instead
      "installed_by": null}          # a workspace root that installs this folder
 """
@@ -40,7 +41,13 @@ PLAIN_COMMAND = re.compile(EVIDENCE["plain_line_pattern"])
 # The engine's `dir` record takes the same spelling: plain names, no `..`, no leading /.
 FOLDER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*")
 MAX_FOLDERS = 50
-ENTRY_KEYS = {"path", "stack", "tool", "commands", "sources", "guessed", "pnp", "installed_by"}
+ENTRY_KEYS = {"path", "stack", "tool", "commands", "sources", "guessed", "formatter", "pnp", "installed_by"}
+
+
+def formatter_names(stack: str) -> list[str]:
+    """The formatters the catalogue's hook can run for a stack's files."""
+    formatter = catalogue.stacks()[stack].get("formatter") or {}
+    return [command["name"] for command in formatter.get("commands", ())]
 
 
 def catalogue_commands(stack: str, tool: str) -> dict[str, str]:
@@ -55,16 +62,25 @@ def guessed_entry(stack: str, tool: str, path: str = ".") -> dict:
     commands = catalogue_commands(stack, tool)
     return {"path": path, "stack": stack, "tool": tool, "commands": commands,
             "sources": {kind: "catalogue default" for kind in commands}, "guessed": list(commands),
-            "pnp": False, "installed_by": None}
+            "formatter": None, "pnp": False, "installed_by": None}
 
 
 def read_entry(folder: dict) -> dict:
+    """An entry from one folder of the reading. A workspace member keeps only the commands its
+    own files name: a guess there (`pnpm run test` in a package with no test script) would
+    fail, and the workspace root's commands cover it."""
     install = folder.get("install") or {}
+    member = bool(install.get("workspace_member"))
+    guessed = [] if member else list(folder.get("guessed") or [])
+    kept = {kind: found for kind, found in folder["commands"].items()
+            if not (member and kind in (folder.get("guessed") or []))}
     return {"path": folder["path"], "stack": folder["stack"], "tool": folder["tool"],
-            "commands": {kind: found["run"] for kind, found in folder["commands"].items()},
-            "sources": {kind: found["source"] for kind, found in folder["commands"].items()},
-            "guessed": list(folder.get("guessed") or []), "pnp": bool(install.get("pnp")),
-            "installed_by": install.get("workspace_root") if install.get("workspace_member") else None}
+            "commands": {kind: found["run"] for kind, found in kept.items()},
+            "sources": {kind: found["source"] for kind, found in kept.items()},
+            "guessed": guessed,
+            "formatter": folder.get("formatter") if folder.get("formatter") in formatter_names(folder["stack"]) else None,
+            "pnp": bool(install.get("pnp")),
+            "installed_by": install.get("workspace_root") if member else None}
 
 
 def reading(destination) -> dict:
@@ -102,8 +118,9 @@ def folders_default(destination, stacks, tools) -> list[dict]:
     for folder in found:
         chosen = (tools or {}).get(folder["stack"])
         if chosen and chosen != first_tool[folder["stack"]] and chosen in catalogue.stacks()[folder["stack"]]["tools"]:
+            read = read_entry(folder)
             entries.append({**guessed_entry(folder["stack"], chosen, folder["path"]),
-                            "installed_by": read_entry(folder)["installed_by"]})
+                            "installed_by": read["installed_by"], "formatter": read["formatter"], "pnp": read["pnp"]})
         else:
             entries.append(read_entry(folder))
     for stack in stacks:
@@ -127,7 +144,7 @@ def _entry_problem(index: int, entry: object) -> str:
     if unknown := sorted(set(map(str, entry)) - ENTRY_KEYS):
         return f"{where} has keys this template does not know: {', '.join(unknown)}."
     path, stack, tool = entry.get("path"), entry.get("stack"), entry.get("tool")
-    if not isinstance(path, str) or not (path == "." or FOLDER.fullmatch(path)) or "/../" in f"/{path}/" or "/./" in f"/{path}/":
+    if not isinstance(path, str) or not (path == "." or (FOLDER.fullmatch(path) and not {".", ".."} & set(path.split("/")))):
         return f"{where}.path: {path!r} is not a folder of the repository (such as . or services/api)."
     if stack not in catalogue.stacks():
         return f"{where}.stack: {stack!r} is not one of {', '.join(catalogue.stacks())}."
@@ -152,6 +169,9 @@ def _entry_problem(index: int, entry: object) -> str:
     installed_by = entry.get("installed_by")
     if installed_by is not None and not (installed_by == "." or (isinstance(installed_by, str) and FOLDER.fullmatch(installed_by))):
         return f"{where}.installed_by: {installed_by!r} is not a folder of the repository."
+    formatter = entry.get("formatter")
+    if formatter is not None and formatter not in formatter_names(stack):
+        return f"{where}.formatter: {formatter!r} is not a {stack} formatter ({', '.join(formatter_names(stack)) or 'none'})."
     if not isinstance(entry.get("pnp", False), bool):
         return f"{where}.pnp must be true or false."
     return ""

@@ -124,6 +124,9 @@ def stack_view(stacks: list[str], tools: dict[str, str], folders: list[dict] | N
                 "guessed": list(entry.get("guessed") or []) if read is not None else list(commands),
                 "allow": [*spec.get("allow", ()), *details.get("allow", ())],
                 "formatter": spec.get("formatter"),
+                # The formatter the repository showed for this folder (format-on-edit), or None.
+                "folder_formatter": next((command for command in (spec.get("formatter") or {}).get("commands", ())
+                                          if command["name"] == entry.get("formatter")), None),
                 "install": details["install"],
                 # Plug'n'Play installs no node_modules: its own file says the install is there.
                 "ready": ".pnp.cjs" if pnp else spec.get("ready", ""),

@@ -206,7 +206,9 @@ case "$name $*" in
   "npm install --no-package-lock"*) mkdir -p node_modules ;;
   "npm install --prefer-offline"*) mkdir -p node_modules; [ -f package-lock.json ] || echo '{}' >package-lock.json ;;
   "yarn install --no-immutable"*) mkdir -p node_modules; [ -f yarn.lock ] || echo '# lock' >yarn.lock ;;  # Berry writes one
-  "npm ci"* | "pnpm install"* | "yarn install"* | "bun install"*) mkdir -p node_modules ;;
+  "yarn install"*)  # Yarn 2+ with no nodeLinker: node-modules line installs Plug'n'Play
+    if [ -f .yarnrc.yml ] && ! grep -q 'nodeLinker: *node-modules' .yarnrc.yml; then : >.pnp.cjs; else mkdir -p node_modules; fi ;;
+  "npm ci"* | "pnpm install"* | "bun install"*) mkdir -p node_modules ;;
   "uv venv"*) mkdir -p .venv && echo '*' >.venv/.gitignore ;;  # as uv does: the venv ignores itself
   "uv sync"*) mkdir -p .venv; [ -f uv.lock ] || echo '# lock' >uv.lock ;;  # uv sync writes its lock
   "poetry install"*) mkdir -p .venv; [ -f poetry.lock ] || echo '# lock' >poetry.lock ;;  # so does Poetry

@@ -107,7 +107,7 @@ def test_format_hook_formats_with_the_projects_own_formatter(hook_project):
     ({"frontend/biome.json": "{}", "frontend/node_modules/.bin/prettier": "", "frontend/src/app.ts": "x\n"},
      "frontend/src/app.ts", "biome format --write"),
     ({"Gemfile": 'gem "standard", group: :development\n', ".rubocop.yml": "", "lib/a.rb": "x\n",
-      ".claude/hooks/format-on-edit.trusted": "standard\nrubocop\n"}, "lib/a.rb", "standardrb --fix"),
+      ".claude/hooks/format-on-edit.trusted": "standardrb\nrubocop\n"}, "lib/a.rb", "standardrb --fix"),
     ({"composer.json": '{"require-dev": {"laravel/pint": "^1.18"}}', "app/User.php": "<?php\n"},
      "app/User.php", "pint --quiet"),
     ({"Cargo.toml": '[package]\nname = "a"\nedition = "2018"\n', "src/lib.rs": ""}, "src/lib.rs", "rustfmt --edition 2018"),
