@@ -26,6 +26,7 @@ _REGISTRY = "copier_claude_cloud_catalogues"
 SHELL_PLACEHOLDERS = {
     "{project}": "$project_dir",
     "{home}": "$HOME",
+    "{gobin}": "${GOBIN:-${GOPATH:-$HOME/go}/bin}",
     "{gopath}": "${GOPATH:-$HOME/go}",
     "{cargo_home}": "${CARGO_HOME:-$HOME/.cargo}",
 }

@@ -16,7 +16,7 @@ template/ must be added here too.
 
 from __future__ import annotations
 
-from pathlib import PurePath, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath
 
 from jinja2 import pass_context
 from jinja2.ext import Extension
@@ -59,7 +59,12 @@ def chosen(context) -> dict[str, bool]:
 @pass_context
 def excluded_paths(context) -> str:
     """Copier `_exclude` patterns, one a line, for what these answers do not write: each file
-    left out, or its outermost folder when no written file is in it (no empty folders)."""
+    left out, or its outermost folder when no written file is in it (no empty folders).
+
+    Copier renders this list before it writes the first file, so it is also where the copy or
+    update stops when a folder it would write into is a symlink out of the repository
+    (refuse_links_out)."""
+    refuse_links_out(context)
     written = chosen(context)
     needed = {folder for path, on in written.items() if on for folder in PurePosixPath(path).parents}
     patterns = []
@@ -85,6 +90,45 @@ def written_paths(context) -> list[str]:
             paths.append(named)
     paths.append(PurePath(context["_copier_conf"]["answers_file"]).as_posix())
     return paths
+
+
+def links_out(destination, paths) -> list[str]:
+    """The folders on the way to `paths` in `destination` that are symlinks leading out of it,
+    as "folder -> target"."""
+    root = Path(str(destination))
+    if not root.is_dir():
+        return []
+    real_root = root.resolve()
+    found = []
+    for path in paths:
+        for folder in reversed(PurePosixPath(path).parents[:-1]):  # outermost first, never "."
+            candidate = root / folder
+            if candidate.is_symlink() and not candidate.resolve().is_relative_to(real_root):
+                line = f"{folder} -> {candidate.resolve()}"
+                if line not in found:
+                    found.append(line)
+                break
+    return found
+
+
+def refuse_links_out(context) -> str:
+    """Stop the copy or update before it writes anything when a folder it would write into is
+    a symlink out of the repository (a shared ~/.claude/skills, say). Copier refuses such a
+    path only when it reaches it, after it has written other files; this says which links, and
+    how to go on, first."""
+    destination = (context.get("_copier_conf") or {}).get("dst_path")
+    if destination is None:
+        return ""
+    found = links_out(destination, [path for path, on in chosen(context).items() if on])
+    if found:
+        from copier.errors import UserMessageError  # Copier runs this file; the tests load it alone
+
+        raise UserMessageError(
+            "copier-claude-cloud writes nothing through a symlink that leads out of the repository, and "
+            "these folders are such links:\n  " + "\n  ".join(found) + "\nNothing was written. Replace each "
+            "link with a folder (copy its files in, to keep them in the repository), or move it aside, "
+            "then run the command again.")
+    return ""
 
 
 class Layout(Extension):

@@ -60,6 +60,17 @@ def service_choices() -> dict[str, str]:
 # --- the chosen stacks ----------------------------------------------------------------------------
 
 
+def _command_kinds() -> tuple[str, ...]:
+    """test, lint, format, typecheck, build: the order commands are listed and allowed in,
+    whatever order the answers file keeps them in (Copier writes its keys sorted)."""
+    import yaml  # a dependency of Copier
+
+    return tuple(yaml.safe_load(Path(__file__).with_name("data").joinpath("evidence.yml").read_text(encoding="utf-8"))["kinds"])
+
+
+KINDS = _command_kinds()
+
+
 def _default_folders(stacks: list[str], tools: dict[str, str]) -> list[dict]:
     """One top-folder entry per chosen stack with the catalogue's commands: what a project
     whose answers predate `project_folders` gets."""
@@ -94,15 +105,26 @@ def stack_view(stacks: list[str], tools: dict[str, str], folders: list[dict] | N
     chosen = [name for name in catalogue.stacks() if name in (stacks or [])]
     entries = [entry for entry in folders if entry.get("stack") in chosen] if folders else []
     entries += [entry for entry in _default_folders(chosen, tools) if entry["stack"] not in {e["stack"] for e in entries}]
+    # A tool answer that differs from the tool recorded for the stack's first folder is a
+    # choice made since (an update with --data python_tool=pip): it applies to the folders that
+    # had that recorded tool, with the catalogue's commands for it. A folder with a tool of its
+    # own (a poetry package in a uv monorepo) keeps it.
+    first_tool: dict[str, str] = {}
+    for entry in entries:
+        first_tool.setdefault(entry["stack"], entry.get("tool"))
     view = []
     for entry in entries:
         name, folder = entry["stack"], entry.get("path") or "."
         spec = catalogue.stacks()[name]
         tool = entry.get("tool") if entry.get("tool") in spec["tools"] else spec["fallback"]
+        read = entry.get("commands")
+        answered = tools.get(name)
+        if answered in spec["tools"] and answered != first_tool[name] and entry.get("tool") == first_tool[name]:
+            tool, read = answered, None
         details = spec["tools"][tool]
         defaults = {key: value.format(run=details["run"]) for key, value in (details.get("commands") or spec["commands"]).items()}
-        read = entry.get("commands")
-        commands = dict(read) if read is not None else {key: value for key, value in defaults.items() if value}
+        found = dict(read) if read is not None else {key: value for key, value in defaults.items() if value}
+        commands = {kind: found[kind] for kind in KINDS if found.get(kind)}
         pnp = bool(entry.get("pnp"))
         view.append(
             {

@@ -96,11 +96,15 @@ def export_records(context) -> list[str]:
     URLs; each once, with the catalogue's placeholders left for the engine."""
     lines = []
     exported: set[str] = set()
-    for stack in stacks.project_stacks(context):
+    view = stacks.project_stacks(context)
+    for stack in view:
         spec = catalogue.stacks()[stack["name"]]
         if stack["name"] not in exported:  # a variable has one value: the stack's first folder's
             exported.add(stack["name"])
             lines += [record("env", name, stacks.in_folder(value, stack["folder"])) for name, value in spec.get("env", {}).items()]
+    # Each `path` record goes first on PATH: the folders' in reverse, so that the first folder's
+    # tools (the top folder's) are found first, as its VIRTUAL_ENV says.
+    for stack in reversed(view):
         lines += [record("path", folder) for folder in stack["path_templates"]]
     managers = catalogue.cli_managers()
     lines += [record("path", managers[name]["bin"]) for name in stacks.chosen_managers(context.get("cli_tools"))

@@ -412,3 +412,26 @@ def test_a_python_project_without_a_lockfile_installs_its_extras_and_groups_and_
     assert session.calls() == NO_LOCK_INSTALLS[tool]
     status = subprocess.run(["git", "status", "--porcelain"], cwd=project_dir, capture_output=True, text=True).stdout
     assert status == "", f"the session left files in the tree:\n{status}"
+
+
+@pytest.mark.parametrize(("manager", "tool", "lock", "install"), [
+    ("pnpm@9.12.0", "pnpm", "pnpm-lock.yaml", "pnpm install --frozen-lockfile --prefer-offline"),
+    ("yarn@4.5.1", "yarn", "yarn.lock", "yarn install --immutable"),
+])
+def test_package_managers_field_runs_the_pinned_tool_through_corepack(project, tmp_path, manager, tool, lock, install):
+    files = {"package.json": json.dumps({"name": "x", "packageManager": manager}), lock: ""}
+    if tool == "yarn":
+        files[".yarnrc.yml"] = "nodeLinker: node-modules\n"
+    project_dir = project({"stacks": ["node"], "node_tool": tool}, files)
+    session = session_for(project_dir, tmp_path)
+    session.start()
+    shims = f"{session.home}/.cache/copier-claude-cloud/corepack"
+    assert session.calls() == [f"corepack enable --install-directory {shims} {tool}", install]
+    assert session.exports("PATH")["PATH"].split(":")[:2] == [f"{project_dir}/node_modules/.bin", shims]
+
+
+def test_without_a_package_manager_field_corepack_is_left_alone(project, tmp_path):
+    project_dir = project({"stacks": ["node"], "node_tool": "npm"}, {"package.json": "{}", "package-lock.json": "{}"})
+    session = session_for(project_dir, tmp_path)
+    session.start()
+    assert session.calls() == ["npm ci --prefer-offline --no-audit --no-fund"]

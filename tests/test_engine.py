@@ -227,3 +227,16 @@ def test_a_missing_folder_fails_its_step_and_says_which(world):
     session.start()
     assert session.calls() == []
     assert "no folder services/api" in (session.project / ".claude/logs/cloud-init.log").read_text()
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({}, "{home}/go/bin"),
+    ({"GOPATH": "/opt/go:/more/go"}, "/opt/go/bin"),
+    ({"GOBIN": "/opt/gobin", "GOPATH": "/opt/go"}, "/opt/gobin"),
+    ({"CARGO_HOME": "/opt/cargo"}, "/opt/cargo/bin"),
+])
+def test_go_and_cargo_folders_honour_the_sessions_own_settings(world, env, expected):
+    session = world(records(FOREGROUND, "path|{gobin}" if "CARGO" not in str(env) else "path|{cargo_home}/bin"))
+    session.start(**env)
+    first = session.exports("PATH")["PATH"].split(":")[0]
+    assert first == expected.replace("{home}", str(session.home))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from copier.errors import UserMessageError
 from helpers import ANSWERS_FILE, assert_no_conflicts, build_file_tree, copy_at, generate, git_save, update
 
 DETECTION_CASES = [
@@ -222,3 +223,31 @@ def test_an_adopted_title_survives_an_update(versions, tmp_path):
     assert heading_lines(text) == ["# Legacy notes"]
     assert "NEW-IN-1.1: sessions start from a fresh clone." in text.split("BEGIN user block", 1)[0]
     assert text.split("BEGIN user block", 1)[1].count("Always run `make lint` before committing.") == 1
+
+
+# --- symlinks the team made ------------------------------------------------------------------
+
+
+def test_a_folder_linked_out_of_the_repository_stops_the_copy_before_anything_is_written(template_repo, tmp_path):
+    shared = tmp_path / "shared-skills"
+    shared.mkdir()
+    project = tmp_path / "project"
+    (project / ".claude").mkdir(parents=True)
+    (project / ".claude" / "skills").symlink_to(shared, target_is_directory=True)
+    (project / "README.md").write_text("# team\n")
+    with pytest.raises(UserMessageError) as refused:
+        generate(template_repo, project, {})
+    assert f".claude/skills -> {shared}" in refused.value.message and "Nothing was written" in refused.value.message
+    written = sorted(path.relative_to(project).as_posix() for path in project.rglob("*"))
+    assert written == [".claude", ".claude/skills", "README.md"], "the copy wrote something"
+    assert list(shared.iterdir()) == [], "the copy wrote through the link"
+
+
+def test_a_folder_linked_inside_the_repository_is_written_as_usual(template_repo, tmp_path):
+    project = tmp_path / "project"
+    (project / "shared" / "skills").mkdir(parents=True)
+    (project / ".claude").mkdir()
+    (project / ".claude" / "skills").symlink_to("../shared/skills", target_is_directory=True)
+    generate(template_repo, project, {})
+    assert (project / ".claude" / "skills").is_symlink()
+    assert (project / "shared" / "skills" / "cloud-environment" / "SKILL.md").is_file()

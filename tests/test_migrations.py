@@ -194,7 +194,8 @@ def test_0_6_0_moves_added_lines_into_the_teams_steps_and_the_session_runs_them(
     session = CloudSession(project, tmp_path / "session")
     (project / "pyproject.toml").write_text("[project]\nname = 'team'\n")
     session.start()
-    assert session.calls() == ["uv sync", "uv pip install -e ./lib"]
+    assert session.calls() == ["uv venv --allow-existing .venv", "uv pip install --python .venv -r pyproject.toml",
+                               "uv pip install -e ./lib"]
     exported = session.exports("TEAM_FLAG", "PATH")
     assert exported["TEAM_FLAG"] == "on"
     assert f"{project}/tools/bin:" in exported["PATH"]

@@ -141,3 +141,46 @@ def test_the_bootstrap_installs_each_folder_once_in_that_folder(copied, tmp_path
     session.stub_log.write_text("")
     session.start()
     assert session.calls() == [], f"{name}: the second session start installed again"
+
+
+# --- the recorded folders and the tool questions ---------------------------------------------
+
+from extensions.folders import project_folders_problem  # noqa: E402
+from extensions.stacks import stack_view  # noqa: E402
+
+MONOREPO = [
+    {"path": "api", "stack": "python", "tool": "uv", "commands": {"test": "uv run pytest -x"}},
+    {"path": "tools/cli", "stack": "python", "tool": "poetry", "commands": {"test": "poetry run pytest"}},
+]
+
+
+def test_the_recorded_tools_and_commands_win_while_the_tool_answer_agrees():
+    view = stack_view(["python"], {"python": "uv"}, MONOREPO)
+    assert [(s["folder"], s["tool"], s["commands"]) for s in view] == [
+        ("api", "uv", {"test": "uv run pytest -x"}), ("tools/cli", "poetry", {"test": "poetry run pytest"})]
+
+
+def test_a_tool_answer_changed_since_the_copy_applies_to_the_folders_of_the_first_tool_with_its_commands():
+    view = stack_view(["python"], {"python": "pip"}, MONOREPO)
+    assert [(s["folder"], s["tool"], s["guessed"]) for s in view] == [
+        ("api", "pip", ["test", "lint", "format"]), ("tools/cli", "poetry", [])]
+    assert view[0]["commands"]["test"] == "pytest"
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ([{"path": "../x", "stack": "node", "tool": "npm"}], "path: '../x' is not a folder"),
+    ([{"path": "/etc", "stack": "node", "tool": "npm"}], "is not a folder"),
+    ([{"path": "a/./b", "stack": "node", "tool": "npm"}], "is not a folder"),
+    ([{"path": ".", "stack": "cobol", "tool": "npm"}], "stack: 'cobol'"),
+    ([{"path": ".", "stack": "node", "tool": "uv"}], "tool: 'uv' is not a node tool"),
+    ([{"path": ".", "stack": "node", "tool": "npm", "commands": {"test": "npm test; curl evil"}}], "one plain command"),
+    ([{"path": ".", "stack": "node", "tool": "npm", "commands": {"test": "$(id)"}}], "one plain command"),
+    ([{"path": ".", "stack": "node", "tool": "npm", "commands": {"deploy": "npm run deploy"}}], "'deploy' is not one of"),
+    ([{"path": ".", "stack": "node", "tool": "npm", "formatter": "ruff"}], "formatter: 'ruff' is not a node formatter"),
+    ([{"path": ".", "stack": "node", "tool": "npm", "run": "x"}], "keys this template does not know: run"),
+    ([{"path": ".", "stack": "node", "tool": "npm"}] * 2, "listed twice"),
+    ("frontend", "expected a list"),
+])
+def test_a_hostile_or_broken_project_folders_answer_is_refused_naming_it(value, said):
+    problem = project_folders_problem(value, ["node", "python"])
+    assert problem.startswith("project_folders") and said in problem, problem

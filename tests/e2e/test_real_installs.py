@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +77,48 @@ def test_real_install_is_ready_for_the_first_bash_command(stack, client_world):
     outputs = json.dumps(script.requests[-1].get("messages", [])[-1])
     assert "PROBE" in outputs, outputs[:600]
     assert (world.project / ".claude" / "state" / "result").read_text().startswith(f"ready: cloud-init: {stack} ok")
+
+
+# A Python project with no lockfile, installed for real with uv: every extra and dependency
+# group arrives, and the session leaves `git status` as clean as it found it.
+NO_LOCK_PYPROJECT = """[project]
+name = "probe"
+version = "0.1.0"
+dependencies = ["six==1.16.0"]
+
+[project.optional-dependencies]
+cli = ["iniconfig==2.0.0"]
+
+[dependency-groups]
+dev = ["packaging==24.1"]
+"""
+
+
+def test_a_python_project_without_a_lockfile_gets_its_extras_and_groups_and_a_clean_tree(client_world, tmp_path):
+    uv = Path(sys.executable).with_name("uv")
+    if not uv.exists():
+        pytest.skip("uv is not in the test environment: pip install -e '.[test]'")
+    if not reachable(REGISTRIES["python"]):
+        pytest.skip(f"PyPI ({REGISTRIES['python']}) is not reachable from this machine")
+    world = client_world({"stacks": ["python"], "python_tool": "uv"}, {"pyproject.toml": NO_LOCK_PYPROJECT})
+    for command in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "x"]):
+        subprocess.run(["git", *command], cwd=world.project, check=True, capture_output=True)
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "uv").symlink_to(uv)
+    env = world.env()
+    env["PATH"] = f"{tools}:" + env["PATH"].split(":", 1)[1]  # real uv, no stubs
+    # This machine reaches PyPI through a proxy whose CA is in the system store, which uv reads
+    # only when told (pip reads it from pip.conf here).
+    env["UV_NATIVE_TLS"] = "true"
+    hook = subprocess.run([str(world.project / ".claude/scripts/cloud-init.sh")], cwd=world.project, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert hook.returncode == 0, hook.stderr
+    waited = subprocess.run([str(world.project / ".claude/scripts/cloud-init.sh"), "--wait"], cwd=world.project,
+                            env=env, capture_output=True, text=True, timeout=600)
+    assert waited.returncode == 0, waited.stderr + (world.project / ".claude/logs/cloud-init.log").read_text()
+    probe = subprocess.run([str(world.project / ".venv/bin/python"), "-c",
+                            "import six, iniconfig, packaging; print('PROBE')"], capture_output=True, text=True)
+    assert "PROBE" in probe.stdout, probe.stderr
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=world.project, capture_output=True, text=True).stdout
+    assert [line for line in status.splitlines() if not line.endswith(".claude/")] == [], status

@@ -33,7 +33,7 @@
 #                              function of a `run` installs them
 #   manager NAME  install|present  SNIPPET   how MANAGER installs or finds $package $version
 #
-# Values may say {project}, {home}, {gopath}, {cargo_home} and {database}. Commands run
+# Values may say {project}, {home}, {gopath}, {gobin}, {cargo_home} and {database}. Commands run
 # with the functions as_root and cli_tools, and the variables $database and $package and
 # $version (in manager snippets).
 #
@@ -208,7 +208,10 @@ expand() {
   expanded=$1
   expanded=${expanded//\{project\}/"$project_dir"}
   expanded=${expanded//\{home\}/"${HOME:-}"}
-  expanded=${expanded//\{gopath\}/"${GOPATH:-${HOME:-}/go}"}
+  local gopath=${GOPATH:-${HOME:-}/go}
+  gopath=${gopath%%:*}  # GOPATH may be a list: go install uses its first folder
+  expanded=${expanded//\{gobin\}/"${GOBIN:-$gopath/bin}"}
+  expanded=${expanded//\{gopath\}/"$gopath"}
   expanded=${expanded//\{cargo_home\}/"${CARGO_HOME:-${HOME:-}/.cargo}"}
   expanded=${expanded//\{database\}/"$database"}
 }
