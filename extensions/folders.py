@@ -40,7 +40,8 @@ KINDS = tuple(EVIDENCE["kinds"])
 PLAIN_COMMAND = re.compile(EVIDENCE["plain_line_pattern"])
 # The engine's `dir` record takes the same spelling: plain names, no `..`, no leading /.
 FOLDER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*")
-MAX_FOLDERS = 50
+# A bound for the answers file, far above real monorepos (a generated 100k-file one has 68).
+MAX_FOLDERS = 1000
 ENTRY_KEYS = {"path", "stack", "tool", "commands", "sources", "guessed", "formatter", "pnp", "installed_by"}
 
 
@@ -128,7 +129,9 @@ def folders_default(destination, stacks, tools) -> list[dict]:
             spec = catalogue.stacks()[stack]
             chosen = (tools or {}).get(stack)
             entries.append(guessed_entry(stack, chosen if chosen in spec["tools"] else spec["fallback"]))
-    return entries
+    # The default must pass the validator: a folder whose name the engine cannot take (a space,
+    # a line break) is left out, and so is what goes over the bound.
+    return [entry for index, entry in enumerate(entries) if not _entry_problem(index, entry)][:MAX_FOLDERS]
 
 
 def reading_notes(destination) -> list[str]:

@@ -184,3 +184,15 @@ def test_a_tool_answer_changed_since_the_copy_applies_to_the_folders_of_the_firs
 def test_a_hostile_or_broken_project_folders_answer_is_refused_naming_it(value, said):
     problem = project_folders_problem(value, ["node", "python"])
     assert problem.startswith("project_folders") and said in problem, problem
+
+
+def test_the_default_always_passes_the_validator_whatever_the_folder_names(tmp_path):
+    """A folder the engine cannot name is left out, never a copy that stops."""
+    from extensions.folders import folders_default
+
+    for folder in ("web app", "ünï", "ok", "new\nline", "-dash"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "package.json").write_text("{}")
+    entries = folders_default(tmp_path, ["node"], {"node": "npm"})
+    assert project_folders_problem(entries, ["node"]) == ""
+    assert [entry["path"] for entry in entries] == ["ok"]
