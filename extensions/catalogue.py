@@ -68,13 +68,18 @@ def load() -> MappingProxyType:
     an instance of its own; the parsed catalogue is kept in one registry in sys.modules,
     keyed by the file and its version, that all of them share. An update's old and new
     template versions are different files, so they never share an entry."""
-    stat = CATALOGUE_FILE.stat()
-    key = (str(CATALOGUE_FILE), stat.st_mtime_ns, stat.st_size)
+    return parsed_once(CATALOGUE_FILE, lambda data: _frozen(check(data) or data))
+
+
+def parsed_once(path: Path, finish):
+    """`finish(yaml of path)`, computed once per process for each version of the file, in the
+    registry the extension modules share (each loads its own copy of this module). Copier
+    loads the extensions again for every copy; the tests copy hundreds of times."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
     loaded = sys.modules.setdefault(_REGISTRY, ModuleType(_REGISTRY)).__dict__.setdefault("catalogues", {})
     if key not in loaded:
-        data = yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8"))
-        check(data)
-        loaded[key] = _frozen(data)
+        loaded[key] = finish(yaml.safe_load(path.read_text(encoding="utf-8")))
     return loaded[key]
 
 

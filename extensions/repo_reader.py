@@ -135,9 +135,9 @@ def check_evidence(data: dict, stacks) -> None:
 
 
 def load_evidence() -> dict:
-    data = yaml.safe_load(EVIDENCE_FILE.read_text(encoding="utf-8"))
-    check_evidence(data, catalogue.stacks())
-    return data
+    """The rules, parsed and checked once per process for each version of the file. Read-only:
+    a caller that wants other rules passes its own (read_repository's `evidence`)."""
+    return catalogue.parsed_once(EVIDENCE_FILE, lambda data: check_evidence(data, catalogue.stacks()) or data)
 
 
 # --- reading files, within bounds -----------------------------------------------------------------
