@@ -10,6 +10,7 @@ that names no tool, a tool spec for an unknown manager) is checked at load.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from pathlib import Path
 from types import MappingProxyType, ModuleType
@@ -68,16 +69,24 @@ def load() -> MappingProxyType:
     an instance of its own; the parsed catalogue is kept in one registry in sys.modules,
     keyed by the file and its version, that all of them share. An update's old and new
     template versions are different files, so they never share an entry."""
-    return parsed_once(CATALOGUE_FILE, lambda data: _frozen(check(data) or data))
+    return parsed_once(CATALOGUE_FILE, lambda data: _frozen(check(data) or data), "catalogue")
 
 
-def parsed_once(path: Path, finish):
-    """`finish(yaml of path)`, computed once per process for each version of the file, in the
+def parsed_once(path: Path, finish, name: str = "data"):
+    """`finish(yaml of path)`, computed once per process for each content of the file, in the
     registry the extension modules share (each loads its own copy of this module). Copier
-    loads the extensions again for every copy; the tests copy hundreds of times."""
+    loads the extensions again for every copy, from a fresh clone of the template each time:
+    the key is the file's content, so clones of one version share the result (the file's
+    path, time and size only say when to look at the content again). `name` tells apart two
+    results made from one file."""
+    registry = sys.modules.setdefault(_REGISTRY, ModuleType(_REGISTRY)).__dict__
     stat = path.stat()
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
-    loaded = sys.modules.setdefault(_REGISTRY, ModuleType(_REGISTRY)).__dict__.setdefault("catalogues", {})
+    seen = registry.setdefault("contents", {})
+    where = (str(path), stat.st_mtime_ns, stat.st_size)
+    if where not in seen:
+        seen[where] = hashlib.sha256(path.read_bytes()).hexdigest()
+    loaded = registry.setdefault("catalogues", {})
+    key = (name, seen[where])
     if key not in loaded:
         loaded[key] = finish(yaml.safe_load(path.read_text(encoding="utf-8")))
     return loaded[key]

@@ -137,7 +137,7 @@ def check_evidence(data: dict, stacks) -> None:
 def load_evidence() -> dict:
     """The rules, parsed and checked once per process for each version of the file. Read-only:
     a caller that wants other rules passes its own (read_repository's `evidence`)."""
-    return catalogue.parsed_once(EVIDENCE_FILE, lambda data: check_evidence(data, catalogue.stacks()) or data)
+    return catalogue.parsed_once(EVIDENCE_FILE, lambda data: check_evidence(data, catalogue.stacks()) or data, "evidence")
 
 
 # --- reading files, within bounds -----------------------------------------------------------------

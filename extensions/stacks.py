@@ -63,9 +63,7 @@ def service_choices() -> dict[str, str]:
 def _command_kinds() -> tuple[str, ...]:
     """test, lint, format, typecheck, build: the order commands are listed and allowed in,
     whatever order the answers file keeps them in (Copier writes its keys sorted)."""
-    import yaml  # a dependency of Copier
-
-    return tuple(yaml.safe_load(Path(__file__).with_name("data").joinpath("evidence.yml").read_text(encoding="utf-8"))["kinds"])
+    return catalogue.parsed_once(Path(__file__).with_name("data") / "evidence.yml", lambda data: tuple(data["kinds"]), "kinds")
 
 
 KINDS = _command_kinds()
@@ -215,9 +213,7 @@ def needs_root(context, managers: list[str] | None = None) -> bool:
 
 def mcp_prefetched(selected) -> list[str]:
     """The chosen catalog MCP servers whose pinned package cloud-setup.sh fetches (`prefetch`)."""
-    import yaml  # a dependency of Copier
-
-    servers = yaml.safe_load(Path(__file__).with_name("data").joinpath("mcp_catalog.yml").read_text(encoding="utf-8"))
+    servers = catalogue.parsed_once(Path(__file__).with_name("data") / "mcp_catalog.yml", lambda data: data, "mcp catalog")
     return [key for key, item in servers.items() if key in (selected or []) and item.get("prefetch")]
 
 
