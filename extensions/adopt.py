@@ -104,7 +104,7 @@ def existing_claude_md(destination: str | Path) -> dict:
     kept = {"title": None, "user_text": None}
     if copier_operation() != "copy":
         return kept
-    path = Path(destination) / "CLAUDE.md"
+    path = Path(destination) / "CLAUDE.md"  # through a link to AGENTS.md too: its text is kept
     if not path.is_file():
         return kept
     text = path.read_text(encoding="utf-8-sig").replace("\r\n", "\n")

@@ -78,14 +78,39 @@ def excluded_paths(context) -> str:
     return "\n".join(patterns)
 
 
+def linked_claude_md(destination) -> str | None:
+    """Where CLAUDE.md leads when it is a symlink to a file inside the repository (AGENTS.md,
+    docs/AGENTS.md), as a POSIX path from the repository's top; else None."""
+    root = Path(str(destination))
+    link = root / "CLAUDE.md"
+    if not link.is_symlink():
+        return None
+    real_root, target = root.resolve(), link.resolve()
+    if not target.is_relative_to(real_root) or target.is_dir() or target == real_root / "CLAUDE.md":
+        return None
+    return target.relative_to(real_root).as_posix()
+
+
+@pass_context
+def claude_md_path(context) -> str:
+    """The file the template's CLAUDE.md is written to: CLAUDE.md, or the file it links to
+    inside the repository, so that the link stays a link (template/{{ claude_md_path() }}.jinja).
+    A link out of the repository is replaced by a file, never written through. On an update,
+    tasks/claude_md_link.py has made CLAUDE.md a file for the merge, and links it back after."""
+    return linked_claude_md(context["_copier_conf"]["dst_path"]) or "CLAUDE.md"
+
+
 @pass_context
 def written_paths(context) -> list[str]:
     """The paths a copy with these answers writes, for the message's `git add` line: top-level
-    files and folders, and in a shared folder the files themselves."""
+    files and folders, and in a shared folder the files themselves. A linked CLAUDE.md is
+    named by the file it leads to: that is the one that changed."""
     paths = []
     for path, on in chosen(context).items():
         top = path.split("/", 1)[0]
         named = path if top in SHARED_FOLDERS else top
+        if path == "CLAUDE.md":
+            named = claude_md_path(context)
         if on and named not in paths:
             paths.append(named)
     paths.append(PurePath(context["_copier_conf"]["answers_file"]).as_posix())
@@ -132,9 +157,10 @@ def refuse_links_out(context) -> str:
 
 
 class Layout(Extension):
-    """Globals `excluded_paths` and `written_paths`."""
+    """Globals `excluded_paths`, `written_paths` and `claude_md_path`."""
 
     def __init__(self, environment):
         super().__init__(environment)
         environment.globals["excluded_paths"] = excluded_paths
         environment.globals["written_paths"] = written_paths
+        environment.globals["claude_md_path"] = claude_md_path

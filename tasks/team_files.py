@@ -46,6 +46,7 @@ def destination(name: str) -> str | None:
     (`{% if x %}name{% endif %}`) dropped, the .jinja suffix taken off. None for a name that
     a setting fills in (the answers file)."""
     name = re.sub(r"\{%.*?%\}", "", name)
+    name = name.replace("{{ claude_md_path() }}", "CLAUDE.md")  # written to the file CLAUDE.md links to
     if "{{" in name or not name or name.endswith("/"):
         return None
     return name.removesuffix(".jinja")

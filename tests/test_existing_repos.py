@@ -4,6 +4,8 @@ their own Claude files kept, and an answers file that sits beside another templa
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -251,3 +253,46 @@ def test_a_folder_linked_inside_the_repository_is_written_as_usual(template_repo
     generate(template_repo, project, {})
     assert (project / ".claude" / "skills").is_symlink()
     assert (project / "shared" / "skills" / "cloud-environment" / "SKILL.md").is_file()
+
+
+AGENTS_MD = "# Agents\n\nRun make test before you commit.\n"
+
+
+def test_a_claude_md_linked_to_agents_md_stays_a_link_and_the_block_goes_into_agents_md(template_repo, tmp_path):
+    project = tmp_path / "project"
+    build_file_tree(project, {"AGENTS.md": AGENTS_MD})
+    (project / "CLAUDE.md").symlink_to("AGENTS.md")
+    generate(template_repo, project, {"project_name": "team"}, overwrite=True)
+    assert (project / "CLAUDE.md").is_symlink() and os.readlink(project / "CLAUDE.md") == "AGENTS.md"
+    text = (project / "AGENTS.md").read_text()
+    assert text.startswith("# Agents\n") and "BEGIN copier-claude-cloud managed block" in text
+    assert "Run make test before you commit." in text
+
+
+def test_a_claude_md_linked_out_of_the_repository_is_replaced_never_written_through(template_repo, tmp_path):
+    outside = tmp_path / "shared" / "AGENTS.md"
+    build_file_tree(tmp_path / "shared", {"AGENTS.md": AGENTS_MD})
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "CLAUDE.md").symlink_to(outside)
+    generate(template_repo, project, {"project_name": "team"}, overwrite=True)
+    assert not (project / "CLAUDE.md").is_symlink() and "managed block" in (project / "CLAUDE.md").read_text()
+    assert outside.read_text() == AGENTS_MD, "the copy wrote through a link out of the repository"
+
+
+def test_an_update_keeps_claude_md_a_link_and_merges_into_the_file_it_leads_to(versions, tmp_path):
+    project = tmp_path / "project"
+    build_file_tree(project, {"docs/AGENTS.md": AGENTS_MD})
+    (project / "CLAUDE.md").symlink_to("docs/AGENTS.md")
+    copy_at(versions, project, {"stacks": ["python"]}, overwrite=True)
+    agents = project / "docs" / "AGENTS.md"
+    agents.write_text(agents.read_text().replace("Run make test before you commit.", "TEAM: run make test first."))
+    git_save(project, "team edit")
+    update(project)
+    assert_no_conflicts(project)
+    assert (project / "CLAUDE.md").is_symlink() and os.readlink(project / "CLAUDE.md") == "docs/AGENTS.md"
+    text = agents.read_text()
+    assert "TEAM: run make test first." in text and "Run make test before you commit." not in text
+    assert "NEW-IN-1.1: sessions start from a fresh clone." in text, "the release's line did not arrive"
+    status = subprocess.run(["git", "status", "--porcelain", "--", "CLAUDE.md"], cwd=project, capture_output=True, text=True)
+    assert status.stdout == "", "CLAUDE.md must be the link HEAD has"

@@ -18,6 +18,8 @@ from extensions.stacks import StackView
 from helpers import ANSWERS_FILE, ROOT, generated_files, template_files
 
 ANSWERS_TEMPLATE = "template/{{ _copier_conf.answers_file }}.jinja"
+# CLAUDE.md is written where a CLAUDE.md link leads (extensions/layout.py's claude_md_path).
+CLAUDE_MD_TEMPLATE = "template/{{ claude_md_path() }}.jinja"
 COPIER_YML = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
 
 
@@ -28,15 +30,19 @@ def context_of(answers: dict):
 
 
 def destination(template_path: str) -> str:
-    """Where Copier writes a file of template/: the path below it, without `.jinja`."""
+    """Where Copier writes a file of template/: the path below it, without `.jinja` (CLAUDE.md
+    for the one whose name follows a CLAUDE.md link)."""
+    if template_path == CLAUDE_MD_TEMPLATE:
+        return "CLAUDE.md"
     return str(PurePosixPath(template_path).relative_to("template")).removesuffix(".jinja")
 
 
 def test_no_template_path_holds_jinja_but_the_answers_file():
     names = [name for name in template_files() if name.startswith("template/")]
     assert ANSWERS_TEMPLATE in names
-    templated = [name for name in names if "{%" in name or "{{" in name]
-    assert templated == [ANSWERS_TEMPLATE], "conditions belong in LAYOUT (extensions/layout.py), not in file names"
+    templated = sorted(name for name in names if "{%" in name or "{{" in name)
+    assert templated == sorted([ANSWERS_TEMPLATE, CLAUDE_MD_TEMPLATE]), \
+        "conditions belong in LAYOUT (extensions/layout.py), not in file names"
 
 
 def test_the_table_names_every_file_of_template_and_nothing_else():

@@ -152,7 +152,7 @@ def test_check_reports_a_lightweight_tag(tmp_path):
 def test_check_reports_a_template_change_that_no_changelog_entry_announces(tmp_path):
     repo = clone(tmp_path / "repo")
     clear_unreleased(repo)
-    commit_change(repo, "template/CLAUDE.md.jinja", "\n<!-- a change -->\n")
+    commit_change(repo, "template/{{ claude_md_path() }}.jinja", "\n<!-- a change -->\n")
     assert problems(repo) == [f"the template changed since {NEWEST}, but CHANGELOG.md's Unreleased section is empty"]
 
 
@@ -180,7 +180,7 @@ def announce(repo: Path, note: str) -> None:
     """A template change and its CHANGELOG entry, committed."""
     path = repo / CHANGELOG
     path.write_text(path.read_text().replace("## Unreleased\n", f"## Unreleased\n\n### Changed\n- {note}\n", 1))
-    commit_change(repo, "template/CLAUDE.md.jinja", "\n<!-- a change -->\n", message="a template change")
+    commit_change(repo, "template/{{ claude_md_path() }}.jinja", "\n<!-- a change -->\n", message="a template change")
 
 
 def test_cut_tags_the_release_commit_and_records_it(tmp_path):
