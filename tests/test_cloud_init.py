@@ -435,3 +435,15 @@ def test_without_a_package_manager_field_corepack_is_left_alone(project, tmp_pat
     session = session_for(project_dir, tmp_path)
     session.start()
     assert session.calls() == ["npm ci --prefer-offline --no-audit --no-fund"]
+
+
+@pytest.mark.parametrize(("tool", "files", "install"), [
+    ("npm", {"package-lock.json": "{}", ".npmrc": "package-lock=false\n"},
+     "npm install --no-package-lock --prefer-offline --no-audit --no-fund"),
+    ("pnpm", {"pnpm-lock.yaml": "", ".npmrc": "lockfile = false\n"}, "pnpm install --no-lockfile --prefer-offline"),
+])
+def test_a_lockfile_switched_off_in_npmrc_gets_the_plain_install(project, tmp_path, tool, files, install):
+    project_dir = project({"stacks": ["node"], "node_tool": tool}, {"package.json": "{}", **files})
+    session = session_for(project_dir, tmp_path)
+    session.start()
+    assert session.calls() == [install]
