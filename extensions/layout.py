@@ -16,12 +16,20 @@ template/ must be added here too.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path, PurePath, PurePosixPath
 
 from jinja2 import pass_context
 from jinja2.ext import Extension
 
 UPDATE_WORKFLOW = ".github/workflows/copier-claude-cloud-update.yml"
+# Folders of .claude/ that teams share with other repositories by a symlink (to a dotfiles
+# checkout, say). When one leads out of the repository, the template's files for it are
+# skipped, and the copy says so: template/.claude/{{ claude_folder('skills') }}/ renders to an
+# empty name then, which Copier skips. The other folders the template writes into are the
+# session's own machinery; a link out there stops the copy (refuse_links_out).
+SHAREABLE_FOLDERS = ("skills", "commands", "agents")
+TEMPLATE_NAME = re.compile(r"\{\{ claude_folder\('([a-z]+)'\) \}\}")
 
 LAYOUT: dict[str, str | None] = {
     ".claude/.gitignore": None,
@@ -78,6 +86,21 @@ def excluded_paths(context) -> str:
     return "\n".join(patterns)
 
 
+@pass_context
+def claude_folder(context, name: str) -> str:
+    """The name of .claude/NAME in the destination, or "" (Copier then skips it and all in it)
+    when it is a symlink that leads out of the repository."""
+    destination = (context.get("_copier_conf") or {}).get("dst_path")
+    return "" if destination is not None and links_out(destination, [f".claude/{name}/x"]) else name
+
+
+@pass_context
+def skipped_links(context) -> list[str]:
+    """The shareable folders skipped because they link out of the repository, as "folder -> target"."""
+    destination = (context.get("_copier_conf") or {}).get("dst_path")
+    return links_out(destination, [f".claude/{name}/x" for name in SHAREABLE_FOLDERS]) if destination else []
+
+
 def linked_claude_md(destination) -> str | None:
     """Where CLAUDE.md leads when it is a symlink to a file inside the repository (AGENTS.md,
     docs/AGENTS.md), as a POSIX path from the repository's top; else None."""
@@ -96,7 +119,7 @@ def claude_md_path(context) -> str:
     """The file the template's CLAUDE.md is written to: CLAUDE.md, or the file it links to
     inside the repository, so that the link stays a link (template/{{ claude_md_path() }}.jinja).
     A link out of the repository is replaced by a file, never written through. On an update,
-    tasks/claude_md_link.py has made CLAUDE.md a file for the merge, and links it back after."""
+    tasks/team_links.py has made CLAUDE.md a file for the merge, and links it back after."""
     return linked_claude_md(context["_copier_conf"]["dst_path"]) or "CLAUDE.md"
 
 
@@ -144,7 +167,8 @@ def refuse_links_out(context) -> str:
     destination = (context.get("_copier_conf") or {}).get("dst_path")
     if destination is None:
         return ""
-    found = links_out(destination, [path for path, on in chosen(context).items() if on])
+    shareable = tuple(f".claude/{name}/" for name in SHAREABLE_FOLDERS)
+    found = links_out(destination, [path for path, on in chosen(context).items() if on and not path.startswith(shareable)])
     if found:
         from copier.errors import UserMessageError  # Copier runs this file; the tests load it alone
 
@@ -157,10 +181,12 @@ def refuse_links_out(context) -> str:
 
 
 class Layout(Extension):
-    """Globals `excluded_paths`, `written_paths` and `claude_md_path`."""
+    """Globals `excluded_paths`, `written_paths`, `claude_md_path`, `claude_folder` and `skipped_links`."""
 
     def __init__(self, environment):
         super().__init__(environment)
         environment.globals["excluded_paths"] = excluded_paths
         environment.globals["written_paths"] = written_paths
         environment.globals["claude_md_path"] = claude_md_path
+        environment.globals["claude_folder"] = claude_folder
+        environment.globals["skipped_links"] = skipped_links

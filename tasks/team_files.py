@@ -47,6 +47,7 @@ def destination(name: str) -> str | None:
     a setting fills in (the answers file)."""
     name = re.sub(r"\{%.*?%\}", "", name)
     name = name.replace("{{ claude_md_path() }}", "CLAUDE.md")  # written to the file CLAUDE.md links to
+    name = re.sub(r"\{\{ claude_folder\('([a-z]+)'\) \}\}", r"\1", name)  # .claude/skills, unless linked out
     if "{{" in name or not name or name.endswith("/"):
         return None
     return name.removesuffix(".jinja")

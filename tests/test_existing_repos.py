@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
@@ -230,19 +230,66 @@ def test_an_adopted_title_survives_an_update(versions, tmp_path):
 # --- symlinks the team made ------------------------------------------------------------------
 
 
-def test_a_folder_linked_out_of_the_repository_stops_the_copy_before_anything_is_written(template_repo, tmp_path):
-    shared = tmp_path / "shared-skills"
+@pytest.mark.parametrize("machinery", [".claude/hooks", ".claude/scripts", ".claude"])
+def test_a_machinery_folder_linked_out_of_the_repository_stops_the_copy_before_anything_is_written(
+        template_repo, tmp_path, machinery):
+    shared = tmp_path / "shared"
     shared.mkdir()
     project = tmp_path / "project"
-    (project / ".claude").mkdir(parents=True)
-    (project / ".claude" / "skills").symlink_to(shared, target_is_directory=True)
+    (project / machinery).parent.mkdir(parents=True, exist_ok=True)
+    (project / machinery).symlink_to(shared, target_is_directory=True)
     (project / "README.md").write_text("# team\n")
     with pytest.raises(UserMessageError) as refused:
         generate(template_repo, project, {})
-    assert f".claude/skills -> {shared}" in refused.value.message and "Nothing was written" in refused.value.message
+    assert f"{machinery} -> {shared}" in refused.value.message and "Nothing was written" in refused.value.message
     written = sorted(path.relative_to(project).as_posix() for path in project.rglob("*"))
-    assert written == [".claude", ".claude/skills", "README.md"], "the copy wrote something"
+    assert written == sorted({*[p.as_posix() for p in PurePosixPath(machinery).parents if str(p) != "."], machinery,
+                              "README.md"}), "the copy wrote something"
     assert list(shared.iterdir()) == [], "the copy wrote through the link"
+
+
+@pytest.mark.parametrize("shared_folder", ["skills", "commands", "agents"])
+def test_a_shared_folder_linked_out_of_the_repository_is_skipped_and_the_copy_says_so(
+        template_repo, tmp_path, capsys, shared_folder):
+    shared = tmp_path / f"shared-{shared_folder}"
+    shared.mkdir()
+    (shared / "mine.md").write_text("the team's own\n")
+    project = tmp_path / "project"
+    (project / ".claude").mkdir(parents=True)
+    (project / ".claude" / shared_folder).symlink_to(shared, target_is_directory=True)
+    generate(template_repo, project, {"project_name": "team"}, quiet=False)
+    assert sorted(path.name for path in shared.iterdir()) == ["mine.md"], "the copy wrote through the link"
+    assert (project / ".claude" / shared_folder).is_symlink()
+    assert (project / ".claude" / "settings.json").is_file() and (project / "CLAUDE.md").is_file()
+    assert f"Skipped .claude/{shared_folder} -> {shared}" in capsys.readouterr().err  # Copier's messages: stderr
+
+
+@pytest.fixture(scope="module")
+def release_with_review_command(tmp_path_factory) -> Path:
+    """This working tree as 1.0.0, and 1.1.0 adding .claude/commands/review.md (among others)."""
+    from helpers import snapshot_template
+    from test_update_merge import release_from_patch
+
+    repo = snapshot_template(tmp_path_factory.mktemp("review-release"), tag="1.0.0")
+    return release_from_patch(repo, "1.1.0", "release-1.1.0-review-command.patch")
+
+
+def test_an_update_leaves_a_shared_folder_linked_out_as_it_is_and_says_so(release_with_review_command, tmp_path, capfd):
+    """The release adds .claude/commands/review.md; the team's commands folder links out."""
+    shared = tmp_path / "shared-commands"
+    shared.mkdir()
+    (shared / "mine.md").write_text("the team's own\n")
+    project = tmp_path / "project"
+    (project / ".claude").mkdir(parents=True)
+    (project / ".claude" / "commands").symlink_to(shared, target_is_directory=True)
+    copy_at(release_with_review_command, project, {})
+    update(project)
+    assert_no_conflicts(project)
+    assert (project / ".claude" / "commands").is_symlink() and os.readlink(project / ".claude" / "commands") == str(shared)
+    assert sorted(path.name for path in shared.iterdir()) == ["mine.md"], "the update wrote through the link"
+    assert ".claude/commands stays a link" in capfd.readouterr().out  # the task's own line
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True).stdout
+    assert ".claude/commands" not in status, status
 
 
 def test_a_folder_linked_inside_the_repository_is_written_as_usual(template_repo, tmp_path):

@@ -13,7 +13,7 @@ import yaml
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
-from extensions.layout import LAYOUT, Layout, chosen, excluded_paths
+from extensions.layout import LAYOUT, TEMPLATE_NAME, Layout, chosen, excluded_paths
 from extensions.stacks import StackView
 from helpers import ANSWERS_FILE, ROOT, generated_files, template_files
 
@@ -34,13 +34,14 @@ def destination(template_path: str) -> str:
     for the one whose name follows a CLAUDE.md link)."""
     if template_path == CLAUDE_MD_TEMPLATE:
         return "CLAUDE.md"
+    template_path = TEMPLATE_NAME.sub(r"\1", template_path)  # .claude/skills, unless it links out
     return str(PurePosixPath(template_path).relative_to("template")).removesuffix(".jinja")
 
 
 def test_no_template_path_holds_jinja_but_the_answers_file():
     names = [name for name in template_files() if name.startswith("template/")]
     assert ANSWERS_TEMPLATE in names
-    templated = sorted(name for name in names if "{%" in name or "{{" in name)
+    templated = sorted(name for name in names if ("{%" in name or "{{" in name) and not TEMPLATE_NAME.search(name))
     assert templated == sorted([ANSWERS_TEMPLATE, CLAUDE_MD_TEMPLATE]), \
         "conditions belong in LAYOUT (extensions/layout.py), not in file names"
 
