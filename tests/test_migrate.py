@@ -236,7 +236,11 @@ def test_the_script_says_what_is_wrong(project):
     assert main(["sideways", "0.1.0", "0.2.0", "answers.yml"]) == 1
 
 
-def test_prepare_runs_after_every_before_and_renders_the_old_release_only_when_asked(tmp_path, project):
+def test_prepare_runs_after_every_before_and_renders_the_old_release_only_when_asked(tmp_path, project, monkeypatch):
+    # A temp folder of this test's own: an update in another test (another xdist worker) may
+    # render an old release in the shared one meanwhile.
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     registry_files = {
         "v0_2_0": "def before(answers):\n    return {**answers, 'trail': ['v0_2_0']}\n",
         "v0_9_0": ("from pathlib import Path\n"
