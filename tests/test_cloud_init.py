@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from answer_sets import ANSWER_SETS
-from helpers import CloudSession, build_file_tree, generate
+from helpers import CloudSession, build_file_tree, generate, git_save
 
 
 @pytest.fixture
@@ -396,8 +396,7 @@ NO_LOCK_INSTALLS = {
 def test_a_python_project_without_a_lockfile_installs_its_extras_and_groups_and_leaves_the_tree_clean(
         project, tmp_path, tool):
     project_dir = project({"stacks": ["python"], "python_tool": tool}, {"pyproject.toml": PYPROJECT_WANTS})
-    for command in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "x"]):
-        subprocess.run(["git", *command], cwd=project_dir, check=True, capture_output=True)
+    git_save(project_dir, "the team's repository")
     session = session_for(project_dir, tmp_path)
     if tool == "pip":  # the venv's python, a stub that logs (and answers `pip help install` with --group)
         venv_python = project_dir / ".venv" / "bin" / "python"

@@ -18,7 +18,7 @@ import pytest
 
 import cli
 from fake_api import FakeAnthropic, Script
-from helpers import reachable
+from helpers import git_save, reachable
 
 pytestmark = pytest.mark.integration
 
@@ -101,8 +101,7 @@ def test_a_python_project_without_a_lockfile_gets_its_extras_and_groups_and_a_cl
     if not reachable(REGISTRIES["python"]):
         pytest.skip(f"PyPI ({REGISTRIES['python']}) is not reachable from this machine")
     world = client_world({"stacks": ["python"], "python_tool": "uv"}, {"pyproject.toml": NO_LOCK_PYPROJECT})
-    for command in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "x"]):
-        subprocess.run(["git", *command], cwd=world.project, check=True, capture_output=True)
+    git_save(world.project, "the team's repository")
     tools = tmp_path / "tools"
     tools.mkdir()
     (tools / "uv").symlink_to(uv)
