@@ -90,15 +90,16 @@ def excluded_paths(context) -> str:
 def claude_folder(context, name: str) -> str:
     """The name of .claude/NAME in the destination, or "" (Copier then skips it and all in it)
     when it is a symlink that leads out of the repository."""
-    destination = (context.get("_copier_conf") or {}).get("dst_path")
-    return "" if destination is not None and links_out(destination, [f".claude/{name}/x"]) else name
+    destination = destination_of(context)
+    return "" if destination is not None and folder_link_out(destination, f".claude/{name}") else name
 
 
 @pass_context
 def skipped_links(context) -> list[str]:
     """The shareable folders skipped because they link out of the repository, as "folder -> target"."""
-    destination = (context.get("_copier_conf") or {}).get("dst_path")
-    return links_out(destination, [f".claude/{name}/x" for name in SHAREABLE_FOLDERS]) if destination else []
+    destination = destination_of(context)
+    found = [folder_link_out(destination, f".claude/{name}") for name in SHAREABLE_FOLDERS] if destination else []
+    return list(dict.fromkeys(line for line in found if line))
 
 
 def linked_claude_md(destination) -> str | None:
@@ -120,7 +121,7 @@ def claude_md_path(context) -> str:
     inside the repository, so that the link stays a link (template/{{ claude_md_path() }}.jinja).
     A link out of the repository is replaced by a file, never written through. On an update,
     tasks/team_links.py has made CLAUDE.md a file for the merge, and links it back after."""
-    return linked_claude_md(context["_copier_conf"]["dst_path"]) or "CLAUDE.md"
+    return linked_claude_md(destination_of(context)) or "CLAUDE.md"
 
 
 @pass_context
@@ -140,23 +141,31 @@ def written_paths(context) -> list[str]:
     return paths
 
 
-def links_out(destination, paths) -> list[str]:
-    """The folders on the way to `paths` in `destination` that are symlinks leading out of it,
-    as "folder -> target"."""
+def destination_of(context) -> str | None:
+    """The folder Copier writes to; None where there is none (a test's bare Jinja context)."""
+    return (context.get("_copier_conf") or {}).get("dst_path")
+
+
+def folder_link_out(destination, folder: str) -> str | None:
+    """The outermost of `folder` and the folders above it that is a symlink leading out of
+    `destination`, as "folder -> target"; None when there is none."""
     root = Path(str(destination))
     if not root.is_dir():
-        return []
+        return None
     real_root = root.resolve()
-    found = []
-    for path in paths:
-        for folder in reversed(PurePosixPath(path).parents[:-1]):  # outermost first, never "."
-            candidate = root / folder
-            if candidate.is_symlink() and not candidate.resolve().is_relative_to(real_root):
-                line = f"{folder} -> {candidate.resolve()}"
-                if line not in found:
-                    found.append(line)
-                break
-    return found
+    folder = PurePosixPath(folder)
+    for part in [*reversed(folder.parents[:-1]), folder]:  # outermost first, never "."
+        candidate = root / part
+        if str(part) != "." and candidate.is_symlink() and not candidate.resolve().is_relative_to(real_root):
+            return f"{part} -> {candidate.resolve()}"
+    return None
+
+
+def links_out(destination, paths) -> list[str]:
+    """The folders on the way to the files `paths` in `destination` that are symlinks leading
+    out of it, as "folder -> target", each once."""
+    found = [folder_link_out(destination, str(PurePosixPath(path).parent)) for path in paths]
+    return list(dict.fromkeys(line for line in found if line))
 
 
 def refuse_links_out(context) -> str:
@@ -164,7 +173,7 @@ def refuse_links_out(context) -> str:
     a symlink out of the repository (a shared ~/.claude/skills, say). Copier refuses such a
     path only when it reaches it, after it has written other files; this says which links, and
     how to go on, first."""
-    destination = (context.get("_copier_conf") or {}).get("dst_path")
+    destination = destination_of(context)
     if destination is None:
         return ""
     shareable = tuple(f".claude/{name}/" for name in SHAREABLE_FOLDERS)

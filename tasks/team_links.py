@@ -55,37 +55,24 @@ def _layout():
     return module
 
 
-def linked_out_folders() -> dict[str, str]:
+def linked_out_folders(layout) -> dict[str, str]:
     """The shareable folders that are links out of the repository: {folder: the link's text}."""
-    layout = _layout()
-    found = {}
-    for name in layout.SHAREABLE_FOLDERS:
-        folder = f".claude/{name}"
-        if layout.links_out(".", [f"{folder}/x"]):
-            found[folder] = os.readlink(folder)
-    return found
-
-
-def linked_file() -> str | None:
-    """The file CLAUDE.md links to, from the repository's top, when it is one inside it."""
-    if not LINK.is_symlink():
-        return None
-    root, target = Path.cwd().resolve(), LINK.resolve()
-    if not target.is_relative_to(root) or not target.is_file() or target == root / LINK:
-        return None
-    return target.relative_to(root).as_posix()
+    folders = [f".claude/{name}" for name in layout.SHAREABLE_FOLDERS]
+    return {folder: os.readlink(folder) for folder in folders
+            if os.path.islink(folder) and layout.folder_link_out(".", folder)}
 
 
 def before(_answers: dict) -> None:
-    folders = linked_out_folders()
+    layout = _layout()
+    folders = linked_out_folders(layout)
     if folders:
         FOLDERS_NOTE.parent.mkdir(parents=True, exist_ok=True)
         FOLDERS_NOTE.write_text(json.dumps(folders), encoding="utf-8")
         for folder in folders:
             os.unlink(folder)
             subprocess.run(["git", "rm", "--cached", "--quiet", "--ignore-unmatch", "--", folder], check=True)
-    target = linked_file()
-    if target is None:
+    target = layout.linked_claude_md(".")  # the same reading the copy's claude_md_path() makes
+    if target is None or not Path(target).is_file():
         return
     NOTE.parent.mkdir(parents=True, exist_ok=True)
     NOTE.write_text(json.dumps({"link": os.readlink(LINK), "file": target}), encoding="utf-8")
