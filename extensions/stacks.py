@@ -124,6 +124,8 @@ def stack_view(stacks: list[str], tools: dict[str, str], folders: list[dict] | N
         found = dict(read) if read is not None else {key: value for key, value in defaults.items() if value}
         commands = {kind: found[kind] for kind in KINDS if found.get(kind)}
         pnp = bool(entry.get("pnp"))
+        # Plug'n'Play has no node_modules/.bin to put on PATH.
+        path_templates = [in_folder(path, folder) for path in spec.get("path", ()) if not (pnp and "node_modules" in path)]
         view.append(
             {
                 "name": name,
@@ -150,10 +152,10 @@ def stack_view(stacks: list[str], tools: dict[str, str], folders: list[dict] | N
                 "install": details["install"],
                 # Plug'n'Play installs no node_modules: its own file says the install is there.
                 "ready": ".pnp.cjs" if pnp else spec.get("ready", ""),
-                "paths": [catalogue.shell_path(in_folder(path, folder)) for path in spec.get("path", ())
-                          if not (pnp and "node_modules" in path)],
-                "path_templates": [in_folder(path, folder) for path in spec.get("path", ())
-                                   if not (pnp and "node_modules" in path)],
+                # The folders the stack puts on PATH, in bash's spelling, and with the
+                # catalogue's placeholders for the steps file.
+                "paths": [catalogue.shell_path(path) for path in path_templates],
+                "path_templates": path_templates,
                 "setup": details.get("setup", {}),
             }
         )
