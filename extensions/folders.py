@@ -20,7 +20,9 @@ from __future__ import annotations
 import importlib.util
 import re
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
+from jinja2 import pass_context
 from jinja2.ext import Extension
 
 
@@ -89,29 +91,49 @@ def reading(destination) -> dict:
     return reader.read_repository(folder) if folder.is_dir() else {"folders": [], "notes": []}
 
 
-def detected_stacks(destination) -> list[str]:
+# One reading per render: the defaults of `stacks`, each tool question and `project_folders`,
+# and the closing message, all ask for it. Kept per Jinja environment, which Copier makes
+# once for each render (an update's old and new renders have their own).
+_READINGS: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _with_reading(function):
+    """`function` as a Jinja global that reads the destination once per render."""
+    @pass_context
+    def per_render(context, destination, *args):
+        readings = _READINGS.setdefault(context.environment, {})
+        if str(destination) not in readings:
+            readings[str(destination)] = reading(destination)
+        return function(destination, *args, read=readings[str(destination)])
+
+    per_render.__name__ = function.__name__
+    return per_render
+
+
+def detected_stacks(destination, read: dict | None = None) -> list[str]:
     """The stacks of every folder the reader found, in catalogue order: a repository with
-    backend/pyproject.toml and frontend/package.json and nothing at its top has both."""
-    found = {folder["stack"] for folder in reading(destination)["folders"]}
+    backend/pyproject.toml and frontend/package.json and nothing at its top has both. `read`:
+    the reading, when the caller has it (the same goes for the functions below)."""
+    found = {folder["stack"] for folder in (read or reading(destination))["folders"]}
     return [name for name in catalogue.stacks() if name in found]
 
 
-def detected_tool(destination, stack: str) -> str:
+def detected_tool(destination, stack: str, read: dict | None = None) -> str:
     """The tool of the stack's first folder (the top one first), else the stack's fallback."""
-    for folder in reading(destination)["folders"]:
+    for folder in (read or reading(destination))["folders"]:
         if folder["stack"] == stack:
             return folder["tool"]
     return catalogue.stacks()[stack]["fallback"]
 
 
-def folders_default(destination, stacks, tools) -> list[dict]:
+def folders_default(destination, stacks, tools, read: dict | None = None) -> list[dict]:
     """The `project_folders` default: each folder the reader found for a chosen stack, then a
     top-folder entry with the catalogue's commands (all guessed) for a chosen stack it found
     nowhere. `tools` maps a stack to its tool question's answer: when that differs from the
     tool read for the stack's first folder, the person chose it, and it applies to all the
     stack's folders, with the catalogue's commands for it (the read ones were for another tool)."""
     stacks = [name for name in catalogue.stacks() if name in (stacks or [])]
-    found = [folder for folder in reading(destination)["folders"] if folder["stack"] in stacks]
+    found = [folder for folder in (read or reading(destination))["folders"] if folder["stack"] in stacks]
     first_tool = {}
     for folder in found:
         first_tool.setdefault(folder["stack"], folder["tool"])
@@ -134,10 +156,10 @@ def folders_default(destination, stacks, tools) -> list[dict]:
     return [entry for index, entry in enumerate(entries) if not _entry_problem(index, entry)][:MAX_FOLDERS]
 
 
-def reading_notes(destination) -> list[str]:
+def reading_notes(destination, read: dict | None = None) -> list[str]:
     """What the reader found and why, one line per folder, stack and source, for the copy's
     closing message."""
-    return reading(destination)["notes"]
+    return (read or reading(destination))["notes"]
 
 
 def _entry_problem(index: int, entry: object) -> str:
@@ -206,7 +228,7 @@ class Folders(Extension):
 
     def __init__(self, environment):
         super().__init__(environment)
-        environment.globals.update({function.__name__: function for function in (
+        environment.globals.update({function.__name__: _with_reading(function) for function in (
             detected_stacks, detected_tool, folders_default, reading_notes,
         )})
         environment.filters["project_folders_problem"] = project_folders_problem
