@@ -69,8 +69,8 @@ def stack_records(stack: dict) -> list[str]:
         lines.append(record("ready", step, stack["ready"]))
     for form in stack["install"]:
         condition = " ".join(form["if"]) if form.get("if") else "*"
-        before = form.get("before") or ()
-        command = "\n".join([before] if isinstance(before, str) else [*before]) + "\n" + form["run"] if before else form["run"]
+        before = form.get("before") or []  # one snippet, or a list of them, run first
+        command = "\n".join([*([before] if isinstance(before, str) else before), form["run"]])
         lines += snippet("run", step, condition, command)
     return lines
 
