@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""cloud-config.py: what this project's Claude Code configuration needs from a cloud session.
+
+cloud-init.sh (its --doctor mode, and the step that fetches MCP packages) and cloud-setup.sh
+read the project's .mcp.json and .claude/settings.json through this file, at run time: the
+team edits them, and an import adds to them after the copy, so nothing here is fixed when
+the template renders. Standard library only (the cloud image's python3), and read-only.
+
+  python3 .claude/scripts/cloud-config.py [--project DIR] records
+
+prints one record a line, fields separated by TABs (the format of cloud-init.steps):
+
+  mcp          NAME  stdio  COMMAND     a stdio MCP server, and the program it starts
+  mcp          NAME  http   URL         an http, sse or ws MCP server
+  fetch        NAME  ARG...             fetches NAME's package into the npx or uv cache
+                                        without starting the server
+  cached       NAME  ARG...             the same with --offline: exit 0 iff it is cached
+  unfetched    NAME  WHY                a stdio server whose package is not fetched ahead
+  var          NAME  WHERE              a ${NAME} a file references with no default
+  host         HOST  WHY                a host the configuration needs to reach
+  marketplace  NAME  SOURCE             `claude plugin marketplace add SOURCE`
+  plugin       PLUGIN@MARKETPLACE       `claude plugin install PLUGIN@MARKETPLACE`
+  problem      TEXT                     what could not be read (the rest still prints)
+
+A value holding a TAB, a line break or another control character is never printed: the
+record is left out, and a `problem` record says which. Nothing here runs a command.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Variables Claude Code sets itself for hooks and MCP servers: never missing.
+PROVIDED = {"CLAUDE_PROJECT_DIR", "CLAUDE_ENV_FILE", "CLAUDE_PLUGIN_ROOT", "CLAUDE_PLUGIN_DATA",
+            "HOME", "PATH", "PWD", "USER", "SHELL", "TMPDIR"}
+# Registries a package runner downloads from (Trusted network access allows them).
+RUNNER_HOSTS = {"npx": ["registry.npmjs.org"], "uvx": ["pypi.org", "files.pythonhosted.org"]}
+# A package spec worth fetching ahead: a registry name with an optional version, nothing a
+# runner would read as a path, URL or git source.
+NPM_SPEC = re.compile(r"(@[a-z0-9][\w.-]*/)?[a-z0-9][\w.-]*(@[\w.^~<>=*+-]+)?", re.IGNORECASE)
+PYPI_SPEC = re.compile(r"[A-Za-z0-9][\w.-]*(\[[\w,.-]+\])?((==|>=|<=|~=|!=|<|>)[\w.*+!-]+|@[\w.+!-]+)?")
+# npx and uvx options that take a value as the next word.
+NPX_VALUE_OPTIONS = {"-p", "--package", "-c", "--call", "--cache", "--registry", "--userconfig"}
+UVX_VALUE_OPTIONS = {"--from", "--with", "--with-editable", "--with-requirements", "--python", "-p",
+                     "--index", "--default-index", "--index-url", "-i", "--extra-index-url", "--find-links",
+                     "-f", "--constraints", "--overrides", "--refresh-package", "--prerelease", "--resolution",
+                     "--exclude-newer", "--cache-dir", "--directory", "--project", "--config-file",
+                     "--index-strategy", "--keyring-provider", "--python-platform", "--env-file"}
+# uvx options that change what is installed, so the fetch must repeat them.
+UVX_KEPT = {"--from", "--with", "--python", "-p", "--index", "--default-index", "--index-url", "-i",
+            "--extra-index-url", "--prerelease", "--resolution", "--exclude-newer"}
+
+records: list[list[str]] = []
+
+
+def emit(*fields: str) -> None:
+    if any(CONTROL.search(field) for field in fields):
+        records.append(["problem", f"{fields[0]} {fields[1]!r}: a value holds a control character; left out"[:300]])
+    else:
+        records.append(list(fields))
+
+
+def load(path: Path, label: str) -> dict:
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        emit("problem", f"{label} cannot be read: {error}"[:300])
+        return {}
+    if not isinstance(data, dict):
+        emit("problem", f"{label} is not a JSON object")
+        return {}
+    return data
+
+
+def strings(value: object):
+    """Every string inside a JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+def references(value: object, where: str, defined: set[str], seen: set[str]) -> None:
+    for text in strings(value):
+        for match in REFERENCE.finditer(text):
+            name = match.group(1)
+            if match.group(2) is None and name not in PROVIDED and name not in defined and name not in seen:
+                seen.add(name)
+                emit("var", name, where)
+
+
+def url_host(url: str) -> str:
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    return "" if "$" in host or host in {"localhost", "127.0.0.1", "::1"} else host
+
+
+def npx_fetch(args: list[str]) -> tuple[list[str], str]:
+    """(the npx words that fetch the package, or [] and why not)."""
+    packages, index = [], 0
+    while index < len(args):
+        word = args[index]
+        if word == "--":
+            break
+        if word.startswith("--package="):
+            packages.append(word.split("=", 1)[1])
+        elif word in NPX_VALUE_OPTIONS:
+            if word in {"-p", "--package"} and index + 1 < len(args):
+                packages.append(args[index + 1])
+            index += 1
+        elif not word.startswith("-"):
+            if not packages:
+                packages.append(word)
+            break
+        index += 1
+    if not packages:
+        return [], "no package named in its args"
+    bad = [spec for spec in packages if not NPM_SPEC.fullmatch(spec)]
+    if bad:
+        return [], f"{bad[0]!r} is not a registry package"
+    return ["npx", "--yes", *(f"--package={spec}" for spec in packages), "--", "true"], ""
+
+
+def uvx_fetch(args: list[str]) -> tuple[list[str], str]:
+    kept, source, index = [], "", 0
+    while index < len(args):
+        word = args[index]
+        name, has_value, value = word.partition("=")
+        if word.startswith("--") and has_value and name in UVX_VALUE_OPTIONS:
+            if name == "--from":
+                source = value
+            elif name in UVX_KEPT:
+                kept += [name, value]
+        elif word in UVX_VALUE_OPTIONS:
+            value = args[index + 1] if index + 1 < len(args) else ""
+            if word == "--from":
+                source = value
+            elif word in UVX_KEPT:
+                kept += [word, value]
+            index += 1
+        elif not word.startswith("-"):
+            if not source:
+                # `uvx tool@1.2.3` runs that version; --from takes the requirement form.
+                tool, _, version = word.partition("@")
+                source = tool if version in {"", "latest"} else f"{tool}=={version}"
+            break
+        index += 1
+    if not source:
+        return [], "no package named in its args"
+    if not PYPI_SPEC.fullmatch(source) or any("$" in word for word in kept):
+        return [], f"{source!r} is not a registry package"
+    return ["uvx", *kept, "--from", source, "python", "-c", "pass"], ""
+
+
+def mcp_records(document: dict) -> None:
+    servers = document.get("mcpServers")
+    if not isinstance(servers, dict):
+        return
+    seen: set[str] = set()
+    hosts: set[str] = set()
+    for name, entry in servers.items():
+        if not isinstance(entry, dict):
+            emit("problem", f".mcp.json: server {name!r} is not an object")
+            continue
+        kind = entry.get("type", "stdio")
+        if kind in {"http", "sse", "ws", "streamable-http"}:
+            url = entry.get("url") if isinstance(entry.get("url"), str) else ""
+            emit("mcp", name, "http", url)
+            host = url_host(url)
+            if host and host not in hosts:
+                hosts.add(host)
+                emit("host", host, f"MCP server {name}")
+        else:
+            command = entry.get("command") if isinstance(entry.get("command"), str) else ""
+            args = [arg for arg in entry.get("args", []) if isinstance(arg, str)] if isinstance(entry.get("args"), list) else []
+            emit("mcp", name, "stdio", command)
+            runner = Path(command).name
+            if runner in RUNNER_HOSTS:
+                words, why = (npx_fetch if runner == "npx" else uvx_fetch)(args)
+                if words:
+                    emit("fetch", name, *words)
+                    emit("cached", name, words[0], "--offline", *words[1:])
+                    for host in RUNNER_HOSTS[runner]:
+                        if host not in hosts:
+                            hosts.add(host)
+                            emit("host", host, f"MCP server {name} ({runner})")
+                else:
+                    emit("unfetched", name, why)
+            else:
+                emit("unfetched", name, f"{runner or 'no command'} is not npx or uvx")
+        references({key: entry.get(key) for key in ("command", "args", "env", "url", "headers")},
+                   f".mcp.json server {name}", set(), seen)
+
+
+def marketplace_source(source: dict) -> str:
+    """The argument `claude plugin marketplace add` takes for a settings.json source."""
+    kind = source.get("source")
+    value = {"github": source.get("repo"), "git": source.get("url"), "url": source.get("url"),
+             "directory": source.get("path"), "file": source.get("path")}.get(kind)
+    return value if isinstance(value, str) else ""
+
+
+def marketplace_host(source: dict) -> str:
+    kind = source.get("source")
+    if kind == "github":
+        return "github.com"
+    url = source.get("url")
+    if kind in {"git", "url"} and isinstance(url, str):
+        scp = re.fullmatch(r"[\w.-]+@([\w.-]+):.*", url)  # git@host:owner/repo.git
+        return scp.group(1) if scp else url_host(url)
+    return ""
+
+
+def settings_records(settings: dict) -> None:
+    env = settings.get("env") if isinstance(settings.get("env"), dict) else {}
+    references({key: value for key, value in settings.items() if key != "env"}, ".claude/settings.json",
+               set(env), set())
+    marketplaces = settings.get("extraKnownMarketplaces")
+    if isinstance(marketplaces, dict):
+        for name, entry in marketplaces.items():
+            source = entry.get("source") if isinstance(entry, dict) else None
+            argument = marketplace_source(source) if isinstance(source, dict) else ""
+            if argument:
+                emit("marketplace", name, argument)
+                if host := marketplace_host(source):
+                    emit("host", host, f"plugin marketplace {name}")
+            else:
+                emit("problem", f"marketplace {name!r}: no source the CLI can add")
+    plugins = settings.get("enabledPlugins")
+    if isinstance(plugins, dict):
+        for spec, enabled in plugins.items():
+            if enabled is True:
+                emit("plugin", spec)
+
+
+def main(argv: list[str]) -> int:
+    project = Path.cwd()
+    if len(argv) >= 2 and argv[0] == "--project":
+        project, argv = Path(argv[1]), argv[2:]
+    if argv != ["records"]:
+        print(__doc__.split("\n\n")[2], file=sys.stderr)
+        return 2
+    mcp_records(load(project / ".mcp.json", ".mcp.json"))
+    settings_records(load(project / ".claude" / "settings.json", ".claude/settings.json"))
+    for record in records:
+        print("\t".join(record))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
