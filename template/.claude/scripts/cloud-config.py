@@ -206,12 +206,40 @@ def mcp_records(document: dict) -> None:
                    f".mcp.json server {name}", set(), seen)
 
 
-def marketplace_source(source: dict) -> str:
-    """The argument `claude plugin marketplace add` takes for a settings.json source."""
+# How `claude plugin marketplace add ARG` reads ARG, in CLI 2.0.55 and 2.1.332 alike:
+# `owner/repo[#ref]` is GitHub; `git@host:path.git[#ref]` and `http(s)://….git[#ref]` are git;
+# other http(s) URLs are a hosted marketplace.json; `/`, `./`, `../` and `~` start a folder or
+# a .json file. Anything else (a bare `folder/sub` too) is read as owner/repo.
+# Sources without such a form: `npm` and `settings` (neither CLI adds them), `hostPattern`
+# (a rule, not a source), and any source with a `path` inside the repository or `headers`.
+NO_CLI_FORM = {"npm": "an npm source", "settings": "a source written in settings",
+               "hostPattern": "a host pattern, not a source"}
+# The field of each source that becomes the argument.
+SOURCE_FIELD = {"github": "repo", "git": "url", "url": "url", "directory": "path", "file": "path"}
+
+
+def marketplace_source(source: dict, project: Path) -> tuple[str, str]:
+    """(the argument `claude plugin marketplace add` takes for a settings.json source, or ""
+    and why there is none). A relative folder or file is taken from the project's folder and
+    made absolute: the CLI would read `plugins/market` as a GitHub owner/repo."""
     kind = source.get("source")
-    value = {"github": source.get("repo"), "git": source.get("url"), "url": source.get("url"),
-             "directory": source.get("path"), "file": source.get("path")}.get(kind)
-    return value if isinstance(value, str) else ""
+    if kind in NO_CLI_FORM:
+        return "", f"{NO_CLI_FORM[kind]} has no `claude plugin marketplace add` form"
+    if kind in {"github", "git"} and source.get("path"):
+        return "", f"a {kind} source with a path inside the repository has no `claude plugin marketplace add` form"
+    if source.get("headers"):
+        return "", "a source with headers has no `claude plugin marketplace add` form"
+    field = SOURCE_FIELD.get(kind)
+    if field is None:
+        return "", f"source {kind!r} is not one the CLI can add"
+    value = source.get(field)
+    if not isinstance(value, str) or not value:
+        return "", f"its {kind} source names no {field}"
+    if kind in {"directory", "file"}:
+        folder = Path(value).expanduser()
+        return str(folder if folder.is_absolute() else (project / folder).resolve()), ""
+    ref = source.get("ref")
+    return (f"{value}#{ref}" if kind in {"github", "git"} and isinstance(ref, str) and ref else value), ""
 
 
 def marketplace_host(source: dict) -> str:
@@ -225,7 +253,7 @@ def marketplace_host(source: dict) -> str:
     return ""
 
 
-def settings_records(settings: dict) -> None:
+def settings_records(settings: dict, project: Path) -> None:
     env = settings.get("env") if isinstance(settings.get("env"), dict) else {}
     references({key: value for key, value in settings.items() if key != "env"}, ".claude/settings.json",
                set(env), set())
@@ -233,13 +261,13 @@ def settings_records(settings: dict) -> None:
     if isinstance(marketplaces, dict):
         for name, entry in marketplaces.items():
             source = entry.get("source") if isinstance(entry, dict) else None
-            argument = marketplace_source(source) if isinstance(source, dict) else ""
+            argument, why = marketplace_source(source, project) if isinstance(source, dict) else ("", "no source")
             if argument:
                 emit("marketplace", name, argument)
                 if host := marketplace_host(source):
                     emit("host", host, f"plugin marketplace {name}")
             else:
-                emit("problem", f"marketplace {name!r}: no source the CLI can add")
+                emit("problem", f"marketplace {name!r}: {why}")
     plugins = settings.get("enabledPlugins")
     if isinstance(plugins, dict):
         for spec, enabled in plugins.items():
@@ -255,7 +283,7 @@ def main(argv: list[str]) -> int:
         print(__doc__.split("\n\n")[2], file=sys.stderr)
         return 2
     mcp_records(load(project / ".mcp.json", ".mcp.json"))
-    settings_records(load(project / ".claude" / "settings.json", ".claude/settings.json"))
+    settings_records(load(project / ".claude" / "settings.json", ".claude/settings.json"), project)
     for record in records:
         print("\t".join(record))
     return 0
