@@ -37,7 +37,7 @@ LAYOUT: dict[str, str | None] = {
     ".claude/scripts/cloud-init.sh": None,
     ".claude/scripts/cloud-init.steps": None,
     ".claude/scripts/cloud-config.py": None,
-    ".claude/scripts/cloud-setup.sh": "cloud_setup_needed()",
+    ".claude/scripts/cloud-setup.sh": None,
     ".claude/hooks/guard.sh": None,
     ".claude/hooks/format-on-edit.sh": "'format-on-edit' in active_hooks(starter_hooks, stacks)",
     ".claude/skills/cloud-environment/SKILL.md": "'cloud-environment' in starter_skills",

@@ -213,20 +213,6 @@ def needs_root(context, managers: list[str] | None = None) -> bool:
     return bool(context.get("services")) or any(known.get(name, {}).get("root") for name in managers)
 
 
-def mcp_prefetched(selected) -> list[str]:
-    """The chosen catalog MCP servers whose pinned package cloud-setup.sh fetches (`prefetch`)."""
-    servers = catalogue.parsed_once(Path(__file__).with_name("data") / "mcp_catalog.yml", lambda data: data, "mcp catalog")
-    return [key for key, item in servers.items() if key in (selected or []) and item.get("prefetch")]
-
-
-@pass_context
-def cloud_setup_needed(context) -> bool:
-    """Whether cloud-setup.sh has anything to provision for these answers."""
-    setup = any(stack["setup"] for stack in project_stacks(context))
-    return bool(setup or context.get("services") or context.get("cli_tools")
-                or mcp_prefetched(context.get("mcp_servers")))
-
-
 def stack_tools(view: list[dict]) -> dict[str, str]:
     """Chosen stack -> its tool, e.g. {"python": "uv", "go": "go"}."""
     return {stack["name"]: stack["tool"] for stack in view}
@@ -247,5 +233,4 @@ class StackView(Extension):
             detect_stacks, detect_tool, stack_choices, tool_choices, service_choices,
             project_stacks, project_services, cli_managers,
             chosen_managers, setup_managers, needs_root, stack_tools, active_hooks,
-            cloud_setup_needed, mcp_prefetched,
         )})
