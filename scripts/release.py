@@ -7,13 +7,15 @@ releases.toml agree, and restore tags in a clone that came without them.
 
 A release is an annotated PEP 440 tag (no `v`) on the commit that lands it. CHANGELOG.md
 names it in a `## VERSION (DATE)` heading, pyproject.toml's version equals the newest one,
-and releases.toml records the tag's commit. See RELEASING.md.
+releases.toml records the tag's commit, and README.md's one-line setup script pins the tag
+and the sha256 of the launcher it downloads. See RELEASING.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import os
 import re
 import subprocess
@@ -27,6 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 RECORD = "releases.toml"
 CHANGELOG = "CHANGELOG.md"
 PYPROJECT = "pyproject.toml"
+README = "README.md"
+# The launcher that README's one-line setup script downloads from the release's tag.
+LAUNCHER = "setup/cloud-env-setup.sh"
+RAW_URL = "https://raw.githubusercontent.com/ORG/copier-claude-cloud"
+# README's one-liner, the line that starts `u=<RAW_URL>/<tag>/<LAUNCHER>;` (one_liner writes it).
+ONE_LINER = re.compile(rf"^u={re.escape(RAW_URL)}/(?P<tag>[^/\s]+)/{re.escape(LAUNCHER)};.*$", re.MULTILINE)
 # What decides a generated project. A change under these paths is a change to generated
 # output, so it waits in CHANGELOG's Unreleased section until a release ships it.
 TEMPLATE_PATHS = ("copier.yml", "template", "extensions", "includes", "tasks")
@@ -100,12 +108,54 @@ def template_changed_since(root: Path, tag: str) -> bool:
     return bool(git(root, "diff", "--name-only", tag, "HEAD", "--", *TEMPLATE_PATHS))
 
 
+# --- the one-line setup script ----------------------------------------------------------------
+
+
+def one_liner(version: str, sha256: str) -> str:
+    """The line to paste into a cloud environment's "Setup script" field: download the launcher
+    at release `version`, check it against `sha256`, run it. A failed download or a checksum
+    that does not match prints one line and runs nothing, and the line always exits 0: a
+    failing setup script stops the session from starting."""
+    return (f"u={RAW_URL}/{version}/{LAUNCHER}; f=$(mktemp); "
+            'if ! curl -fsL --max-time 60 -o "$f" "$u"; then echo "copier-claude-cloud: setup skipped: could not download $u"; '
+            f'elif ! echo "{sha256}  $f" | sha256sum -c --status; then '
+            'echo "copier-claude-cloud: setup skipped: $u does not match the pinned sha256, so it was not run"; '
+            'else bash "$f"; fi; rm -f "$f"; exit 0')
+
+
+def launcher_sha256(root: Path) -> str:
+    return hashlib.sha256((root / LAUNCHER).read_bytes()).hexdigest()
+
+
+def one_liner_problems(root: Path) -> list[str]:
+    """Whether README's one-liner pins this version and the launcher in this tree."""
+    text = (root / README).read_text(encoding="utf-8")
+    found = [match.group(0) for match in ONE_LINER.finditer(text)]
+    expected = one_liner(project_version(root), launcher_sha256(root))
+    if found == [expected]:
+        return []
+    if len(found) != 1:
+        return [f"README.md holds {len(found)} one-line setup scripts; it should hold one:\n  {expected}"]
+    return [f"README.md's one-line setup script should read (the version in pyproject.toml, the sha256 of {LAUNCHER}):\n"
+            f"  {expected}"]
+
+
+def pin_one_liner(root: Path, version: str) -> None:
+    """README's one-liner, pinned to `version` and the sha256 of the launcher in the tree."""
+    path = root / README
+    text, count = ONE_LINER.subn(lambda _: one_liner(version, launcher_sha256(root)), path.read_text(encoding="utf-8"))
+    if count != 1:
+        raise ReleaseError(f"README.md holds {count} one-line setup scripts (lines starting u={RAW_URL}/); it should hold one")
+    path.write_text(text, encoding="utf-8")
+
+
 # --- check ------------------------------------------------------------------------------------
 
 
-def problems(root: Path) -> list[str]:
-    """Every way in which tags, CHANGELOG.md, pyproject.toml and releases.toml disagree."""
-    found = []
+def problems(root: Path, one_liner_too: bool = True) -> list[str]:
+    """Every way in which tags, CHANGELOG.md, pyproject.toml and releases.toml disagree, and
+    (unless told otherwise) README's one-liner with the version and the launcher."""
+    found = one_liner_problems(root) if one_liner_too else []
     changelog = (root / CHANGELOG).read_text(encoding="utf-8")
     versions = changelog_versions(changelog)
     record = recorded(root)
@@ -176,7 +226,8 @@ def cut(root: Path, version: str, date: str) -> str:
         raise ReleaseError(f"write {version!r} in its normal form: {new}")
     if git(root, "status", "--porcelain"):
         raise ReleaseError("the work tree has uncommitted changes: commit them first")
-    if found := problems(root):
+    # README's one-liner is not a precondition: the cut pins it to the new version.
+    if found := problems(root, one_liner_too=False):
         raise ReleaseError("fix these first:\n- " + "\n- ".join(found))
     record = recorded(root)
     if record and new <= max(Version(v) for v in record):
@@ -192,7 +243,8 @@ def cut(root: Path, version: str, date: str) -> str:
     pyproject_path = root / PYPROJECT
     pyproject_path.write_text(PROJECT_VERSION.sub(rf"\g<1>{version}\g<3>", pyproject_path.read_text(encoding="utf-8"),
                                                   count=1), encoding="utf-8")
-    git(root, "commit", "--quiet", "-m", f"Release {version}", "--", CHANGELOG, PYPROJECT)
+    pin_one_liner(root, version)
+    git(root, "commit", "--quiet", "-m", f"Release {version}", "--", CHANGELOG, PYPROJECT, README)
     commit = git(root, "rev-parse", "HEAD")
     tag(root, version, commit)
     with (root / RECORD).open("a", encoding="utf-8") as record_file:
