@@ -4,6 +4,7 @@ releases.toml agree, and restore tags in a clone that came without them.
     python scripts/release.py check
     python scripts/release.py restore-tags
     python scripts/release.py cut 0.3.0 [--date 2026-11-29]
+    python scripts/release.py pin-one-liner
 
 A release is an annotated PEP 440 tag (no `v`) on the commit that lands it. CHANGELOG.md
 names it in a `## VERSION (DATE)` heading, pyproject.toml's version equals the newest one,
@@ -136,8 +137,8 @@ def one_liner_problems(root: Path) -> list[str]:
         return []
     if len(found) != 1:
         return [f"README.md holds {len(found)} one-line setup scripts; it should hold one:\n  {expected}"]
-    return [f"README.md's one-line setup script should read (the version in pyproject.toml, the sha256 of {LAUNCHER}):\n"
-            f"  {expected}"]
+    return [f"README.md's one-line setup script should read (the version in pyproject.toml, the sha256 of {LAUNCHER}; "
+            f"python scripts/release.py pin-one-liner writes it):\n  {expected}"]
 
 
 def pin_one_liner(root: Path, version: str) -> None:
@@ -262,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     cutting = commands.add_parser("cut", help="release the Unreleased changes as VERSION")
     cutting.add_argument("version")
     cutting.add_argument("--date", default=datetime.date.today().isoformat())
+    commands.add_parser("pin-one-liner", help="pin README's one-line setup script to pyproject.toml's version "
+                                              "and the launcher in the tree (cut does it for a release)")
     args = parser.parse_args(argv)
     try:
         if args.command == "check":
@@ -272,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "restore-tags":
             created = restore_tags(args.repo)
             print(f"restored tags: {', '.join(created)}" if created else "every recorded tag is present")
+        elif args.command == "pin-one-liner":
+            pin_one_liner(args.repo, project_version(args.repo))
+            print(f"README.md's one-liner pins {project_version(args.repo)} and {LAUNCHER} as it is in the tree")
         else:
             commit = cut(args.repo, args.version, args.date)
             print(f"released {args.version} at {commit[:12]}; publish it with:\n"

@@ -73,9 +73,9 @@ find_checkouts() {
 provisioning_hash() {
   local checkout=$1 input
   {
-    sha256sum "${BASH_SOURCE[0]}"
+    sha256sum <"${BASH_SOURCE[0]}"  # by content: the one-liner runs it from a temporary file
     for input in "${PROVISIONING_INPUTS[@]}"; do
-      if [ -f "$checkout/$input" ]; then (cd "$checkout" && sha256sum "$input"); fi
+      if [ -f "$checkout/$input" ]; then printf '%s ' "$input" && sha256sum <"$checkout/$input"; fi
     done
   } | sha256sum | cut -d ' ' -f 1
 }
