@@ -72,7 +72,7 @@ def test_each_answer_set_generates_exactly_what_the_table_chooses(answer_set):
         # the guard, which every project gets).
         ({"starter_skills": [], "starter_commands": [], "include_agents": False, "starter_hooks": [],
           "mcp_servers": [], "custom_mcp_servers": {}, "update_automation": "none", "stacks": []},
-         ["/.claude/scripts/cloud-setup.sh", "/.claude/hooks/format-on-edit.sh", "/.claude/skills", "/.claude/commands",
+         ["/.claude/hooks/format-on-edit.sh", "/.claude/skills", "/.claude/commands",
           "/.claude/agents", "/.mcp.json", "/.github", "/renovate.json"]),
         # One file of a folder that keeps others goes alone.
         ({"starter_skills": ["cloud-environment"], "starter_commands": ["bootstrap-status"], "include_agents": True,

@@ -153,7 +153,10 @@ def test_the_setup_script_fetches_every_chosen_stdio_server(setup_script_project
                                                              CLAUDE_CLOUD_SETUP_RECORD=str(tmp_path / "provided")),
                          capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0, ran.stderr
-    assert cloud.calls() == [" ".join(CATALOG[server_id]["prefetch"]) for server_id in STDIO]
+    # It reads .mcp.json when it runs (cloud-config.py), which gives uvx's --from in the
+    # requirement form: the same package, and the same cached environment.
+    expected = [re.sub(r"--from (\S+)@(\S+)", r"--from \1==\2", " ".join(CATALOG[server_id]["prefetch"])) for server_id in STDIO]
+    assert cloud.calls() == expected
     assert all(f"ok: mcp:{server_id}" in log.read_text() for server_id in STDIO)
 
 
@@ -173,9 +176,15 @@ def test_the_setup_script_logs_a_missing_runner_and_still_exits_0(setup_script_p
         assert "skipped (no uvx): mcp:postgres" in text
 
 
-def test_no_setup_script_for_remote_servers_only(template_repo, tmp_path):
-    project = generate(template_repo, tmp_path / "project", {"mcp_servers": REMOTE[:2]})
-    assert not (project / ".claude" / "scripts" / "cloud-setup.sh").exists()
+def test_remote_servers_only_fetch_nothing(template_repo, tmp_path):
+    project = generate(template_repo, tmp_path / "project", {"mcp_servers": REMOTE[:2], "stacks": []})
+    cloud = CloudSession(project, tmp_path / "session")
+    log = tmp_path / "setup.log"
+    ran = subprocess.run([str(project / ".claude" / "scripts" / "cloud-setup.sh")],
+                         env=cloud.environment(CLAUDE_CLOUD_SETUP_LOG=str(log), CLAUDE_CLOUD_SETUP_RECORD=str(tmp_path / "provided")),
+                         capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0
+    assert cloud.calls() == [] and "mcp:" not in log.read_text()
 
 
 @pytest.mark.parametrize("server_id", REMOTE)

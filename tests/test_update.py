@@ -314,7 +314,6 @@ TOGGLE_BASE = {"stacks": ["python"], "python_tool": "uv"}
 BOTH_SKILLS = ["cloud-environment", "add-dependency"]
 BOTH_COMMANDS = ["check", "bootstrap-status"]
 TOGGLES = {
-    ".claude/scripts/cloud-setup.sh": ({"python_tool": "uv"}, {"python_tool": "pip"}),
     ".claude/hooks/format-on-edit.sh": ({"starter_hooks": ["format-on-edit"]}, {"starter_hooks": []}),
     ".claude/skills/cloud-environment/SKILL.md": ({"starter_skills": BOTH_SKILLS},
                                                   {"starter_skills": ["add-dependency"]}),
