@@ -16,10 +16,14 @@ import yaml
 from helpers import ANSWERS_FILE, ROOT, generate, generated_files, git, update
 from scripts.release import (
     CHANGELOG,
+    LAUNCHER,
+    RAW_URL,
+    README,
     RECORD,
     ReleaseError,
     changelog_versions,
     cut,
+    one_liner_problems,
     problems,
     project_version,
     recorded,
@@ -201,6 +205,27 @@ def test_cut_moves_the_unreleased_notes_under_the_new_heading(tmp_path):
     changelog = (repo / CHANGELOG).read_text()
     assert "## Unreleased\n\n## 99.0.0 (2030-01-02)\n\n### Changed\n- CLAUDE.md gains a comment.\n" in changelog
     assert unreleased_notes(changelog) == ""
+
+
+def test_cut_pins_readmes_one_liner_to_the_release_and_its_launcher(tmp_path):
+    repo = clone(tmp_path / "repo")
+    announce(repo, "CLAUDE.md gains a comment.")
+    cut(repo, "99.0.0", "2030-01-02")
+    assert one_liner_problems(repo) == []
+    tagged = git("-C", str(repo), "show", f"99.0.0:{README}")
+    assert f"u={RAW_URL}/99.0.0/{LAUNCHER};" in tagged, "the tag's own README names the tag"
+    assert f"/{NEWEST}/{LAUNCHER};" not in tagged
+
+
+def test_check_reports_a_launcher_that_readme_does_not_pin(tmp_path):
+    repo = clone(tmp_path / "repo")
+    commit_change(repo, LAUNCHER, "\n# a change\n")
+    (found,) = problems(repo)
+    assert found.startswith("README.md's one-line setup script should read") and "pin-one-liner" in found
+    # cut pins it anyway: the check is not a precondition of a release.
+    announce(repo, "a change")
+    cut(repo, "99.0.0", "2030-01-02")
+    assert problems(repo) == []
 
 
 @pytest.mark.parametrize(("version", "prepare", "message"), [
