@@ -60,11 +60,16 @@ find_checkouts() {
     return 0
   fi
   for top in "$checkouts_root"/*/; do
-    top=${top%/}
-    if [ -f "$top/$SETUP_SCRIPT" ]; then
-      echo "$top"
-    elif [ -d "$top/.git" ]; then
-      say "no $SETUP_SCRIPT in $top: nothing to provision (copier update brings it)" >&2
+    if [ -f "$top$SETUP_SCRIPT" ]; then echo "${top%/}"; fi
+  done
+}
+
+# Say which repositories under $checkouts_root have no setup script (generated before 0.9).
+report_checkouts_without_setup() {
+  local top
+  for top in "$checkouts_root"/*/; do
+    if [ -d "$top.git" ] && [ ! -f "$top$SETUP_SCRIPT" ]; then
+      say "${top%/}: no $SETUP_SCRIPT, nothing to provision (copier update brings it)"
     fi
   done
 }
@@ -83,7 +88,7 @@ provisioning_hash() {
 # Run checkout $1's setup script there; stamp it when nothing failed, so the next run in
 # this environment cache skips it.
 provision() {
-  local checkout=$1 name stamp hash result log_start failed
+  local checkout=$1 name stamp hash result log_start failed failures_before
   name=${checkout##*/}
   stamp="$state_dir/setup-$name.stamp"
   hash=$(provisioning_hash "$checkout")
@@ -94,24 +99,38 @@ provision() {
   say "$name: running $SETUP_SCRIPT"
   result=$(mktemp)
   log_start=$(($(stat -c %s "$setup_log" 2>/dev/null || echo 0) + 1))
-  (cd "$checkout" && CLAUDE_CLOUD_SETUP_RESULT=$result CLAUDE_CLOUD_SETUP_LOG=$setup_log \
-    CLAUDE_CLOUD_SETUP_DEADLINE=$deadline bash "$SETUP_SCRIPT")
+  failures_before=$failures
+  # In the checkout, so that it finds the toolchain pins; not in a subshell, so that the ERR
+  # trap reports a crash once.
+  if ! pushd "$checkout" >/dev/null; then
+    failures=$((failures + 1))
+    say "FAILED: cannot enter $checkout"
+    return 0
+  fi
+  CLAUDE_CLOUD_SETUP_RESULT=$result CLAUDE_CLOUD_SETUP_LOG=$setup_log CLAUDE_CLOUD_SETUP_DEADLINE=$deadline \
+    bash "$SETUP_SCRIPT"
+  popd >/dev/null || return 0
   # cloud-setup.sh writes to its log; the lines of this run are what the user should see.
-  tail -c "+$log_start" "$setup_log" 2>/dev/null | sed 's/^/  /'
-  failed=$(cat "$result" 2>/dev/null)
+  if [ -f "$setup_log" ]; then tail -c "+$log_start" "$setup_log" | sed 's/^/  /'; fi
+  failed=$(cat "$result")
   rm -f "$result"
   if [ "$failed" = 0 ]; then
     echo "$hash" >"$stamp"
     say "$name: provisioned"
+  elif [ -n "$failed" ]; then
+    failures=$((failures + failed))
+    say "$name: $failed item(s) failed; the next setup run retries them"
   else
-    failures=$((failures + ${failed:-1}))
-    say "$name: ${failed:-an unknown number of} item(s) failed; the next setup run retries them"
+    # It ended without its count: a crash, which the ERR trap has named unless it exited 0.
+    [ "$failures" -gt "$failures_before" ] || failures=$((failures + 1))
+    say "$name: $SETUP_SCRIPT did not finish; the next setup run retries it"
   fi
 }
 
 main() {
   local checkout count=0
   mkdir -p "$state_dir" "${setup_log%/*}"
+  report_checkouts_without_setup
   while IFS= read -r checkout; do
     count=$((count + 1))
     provision "$checkout"
