@@ -188,6 +188,8 @@ name=$(basename "$0")
 # python3 -c runs for real (the install snippets read pyproject.toml with tomllib): it is a
 # query, not an install, and is not logged.
 if [ "$name" = python3 ] && [ "${1:-}" = -c ] && [ -n "${STUB_PYTHON:-}" ]; then exec "$STUB_PYTHON" "$@"; fi
+# So does the reader of the project's .mcp.json and settings.json (cloud-config.py).
+if [ "$name" = python3 ] && [[ ${1:-} == */cloud-config.py ]] && [ -n "${STUB_PYTHON:-}" ]; then exec "$STUB_PYTHON" "$@"; fi
 printf '%s\n' "$name $*" >>"$STUB_LOG"
 # Who called, when a test asks (a CLI's own calls from a hook's): the program names of the
 # parent and the grandparent, "sh<claude".

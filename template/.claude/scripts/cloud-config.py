@@ -96,7 +96,7 @@ def references(value: object, where: str, defined: set[str], seen: set[str]) -> 
     for text in strings(value):
         for match in REFERENCE.finditer(text):
             name = match.group(1)
-            if match.group(2) is None and name not in PROVIDED and name not in defined and name not in seen:
+            if not match.group(2) and name not in PROVIDED and name not in defined and name not in seen:
                 seen.add(name)
                 emit("var", name, where)
 
