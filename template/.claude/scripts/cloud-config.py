@@ -59,7 +59,7 @@ UVX_KEPT = {"--from", "--with", "--python", "-p", "--index", "--default-index", 
 records: list[list[str]] = []
 
 
-def emit(*fields: str) -> None:
+def emit(*fields: str):
     if any(CONTROL.search(field) for field in fields):
         records.append(["problem", f"{fields[0]} {fields[1]!r}: a value holds a control character; left out"[:300]])
     else:
@@ -92,7 +92,7 @@ def strings(value: object):
             yield from strings(item)
 
 
-def references(value: object, where: str, defined: set[str], seen: set[str]) -> None:
+def references(value: object, where: str, defined: set[str], seen: set[str]):
     for text in strings(value):
         for match in REFERENCE.finditer(text):
             name = match.group(1)
@@ -166,7 +166,7 @@ def uvx_fetch(args: list[str]) -> tuple[list[str], str]:
     return ["uvx", *kept, "--from", source, "python", "-c", "pass"], ""
 
 
-def mcp_records(document: dict) -> None:
+def mcp_records(document: dict):
     servers = document.get("mcpServers")
     if not isinstance(servers, dict):
         return
@@ -225,14 +225,14 @@ def marketplace_host(source: dict) -> str:
     return ""
 
 
-def settings_records(settings: dict) -> None:
+def settings_records(settings: dict):
     env = settings.get("env") if isinstance(settings.get("env"), dict) else {}
     references({key: value for key, value in settings.items() if key != "env"}, ".claude/settings.json",
                set(env), set())
     marketplaces = settings.get("extraKnownMarketplaces")
     if isinstance(marketplaces, dict):
         for name, entry in marketplaces.items():
-            source = entry.get("source") if isinstance(entry, dict) else None
+            source = entry.get("source") if isinstance(entry, dict) else {}
             argument = marketplace_source(source) if isinstance(source, dict) else ""
             if argument:
                 emit("marketplace", name, argument)
