@@ -16,10 +16,14 @@ cloud's Trusted list, vendored with its source and date.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from jinja2 import pass_context
+from jinja2.ext import Extension
 
 ALLOWLIST = Path(__file__).parent / "data" / "cloud-default-allowed-domains.txt"
 HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+")
@@ -127,3 +131,38 @@ def install_hosts(root: str | Path, folder: str, stack: str, tool_hosts: list[st
         declared = [host_of(url) for url in urls if re.search(r"(maven|repo|artifact|nexus|m2|jfrog)", url, re.I)]
         declared = [host for host in declared if host][:5]
     return list(dict.fromkeys([*([] if replaced else tool_hosts), *declared]))
+
+
+# --- for the templates ----------------------------------------------------------------------
+_STACKS = []
+
+
+def _stacks():
+    """stacks.py, loaded by path once (Copier loads each extension file on its own), and only
+    when a template asks: folders.py loads this module for install_hosts() alone."""
+    if not _STACKS:
+        spec = importlib.util.spec_from_file_location("copier_claude_cloud_stacks", Path(__file__).with_name("stacks.py"))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _STACKS.append(module)
+    return _STACKS[0]
+
+
+@pass_context
+def hosts_to_allow(context, mcp_hosts: list[str]) -> list[str]:
+    """The hosts these answers need that the cloud's Trusted network access does not allow:
+    the installs' (a registry the repository declares), the CLI tools' and the MCP servers'."""
+    stacks = _stacks()
+    needed = [host for stack in stacks.project_stacks(context) if not stack.get("installed_by") for host in stack["hosts"]]
+    managers = stacks.catalogue.cli_managers()
+    needed += [host for name in stacks.chosen_managers(context.get("cli_tools")) for host in managers[name].get("hosts", ())]
+    allowlist = default_allowlist()
+    return [host for host in dict.fromkeys([*needed, *mcp_hosts]) if not allowed_by_default(host, allowlist)]
+
+
+class Hosts(Extension):
+    """Global `hosts_to_allow(mcp_hosts)`, for the closing message and CLAUDE.md."""
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.globals["hosts_to_allow"] = hosts_to_allow
