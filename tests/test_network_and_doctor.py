@@ -217,6 +217,9 @@ def test_maven_and_gradle_get_the_session_proxy_outside_the_repository(project, 
     settings = (session.home / ".m2" / "settings.xml").read_text()
     assert "<host>proxy.internal</host><port>15004</port><username>agent</username><password>p@ss&amp;word</password>" in settings
     assert oct((session.home / ".m2" / "settings.xml").stat().st_mode & 0o777) == "0o600"
+    gradle = (session.home / ".gradle" / "gradle.properties").read_text()
+    assert "systemProp.https.proxyUser=agent\nsystemProp.https.proxyPassword=p@ss&word" in gradle
+    assert oct((session.home / ".gradle" / "gradle.properties").stat().st_mode & 0o777) == "0o600"
     assert not list(project_dir.rglob("settings.xml")) and not list(project_dir.rglob("gradle.properties"))
 
 

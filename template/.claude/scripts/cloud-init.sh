@@ -698,6 +698,26 @@ jvm_proxy_exports() {
     export_lines+=("export JAVA_TOOL_OPTIONS=$quoted")
   fi
   maven_settings "$host" "$port" "$userinfo" "$no_proxy_hosts"
+  [ -z "$userinfo" ] || gradle_credentials "$host" "$port" "$userinfo"
+}
+
+# A proxy that wants credentials: Gradle reads them from ~/.gradle/gradle.properties (mode 600),
+# written only when there is none or it is the one this script wrote.
+gradle_credentials() {
+  local file=${GRADLE_USER_HOME:-${HOME:-}/.gradle}/gradle.properties marker="# written by .claude/scripts/cloud-init.sh from HTTPS_PROXY"
+  [ -n "${GRADLE_USER_HOME:-${HOME:-}}" ] || return 0
+  if [ -f "$file" ] && ! grep -qxF -- "$marker" "$file"; then
+    log "gradle.properties is not this script's: Gradle gets the proxy without its credentials"
+    return 0
+  fi
+  local user=${3%%:*} password=${3#*:} lines="$marker" protocol
+  user=$(printf '%b' "${user//%/\\x}") password=$(printf '%b' "${password//%/\\x}")
+  for protocol in https http; do
+    lines+=$'\n'"systemProp.$protocol.proxyHost=$1"$'\n'"systemProp.$protocol.proxyPort=$2"
+    lines+=$'\n'"systemProp.$protocol.proxyUser=$user"$'\n'"systemProp.$protocol.proxyPassword=$password"
+  done
+  mkdir -p "${file%/*}" 2>/dev/null || return 0
+  (umask 077 && printf '%s\n' "$lines" >"$file.$$" && mv -f "$file.$$" "$file") 2>/dev/null
 }
 
 # ~/.m2/settings.xml with the proxy (and its credentials, readable by this user only).
