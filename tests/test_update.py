@@ -379,8 +379,10 @@ def test_options_turned_off_and_on_in_an_update_from_the_last_release(from_last_
     old = set(tree(project))
     update(project, data=after)
     assert_no_conflicts(project)
-    # Since 0.6.0 every copy also has the bootstrap's data file, and after it the guard hook.
-    assert old ^ set(tree(project)) == set(TOGGLES) | {".claude/scripts/cloud-init.steps", ".claude/hooks/guard.sh"}
+    # Since 0.6.0 every copy also has the bootstrap's data file, after it the guard hook, and
+    # since 0.9.0 the reader of .mcp.json and settings.json.
+    assert old ^ set(tree(project)) == set(TOGGLES) | {".claude/scripts/cloud-init.steps", ".claude/hooks/guard.sh",
+                                                        ".claude/scripts/cloud-config.py"}
     fresh = generate(from_last_release, tmp_path / "fresh", {"project_name": "team", **after}, vcs_ref="99.0.0")
     assert tree(project) == tree(fresh)
 
