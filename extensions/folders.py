@@ -36,6 +36,7 @@ def _sibling(name: str):
 
 
 reader = _sibling("repo_reader")
+hosts = _sibling("hosts")
 catalogue = reader.catalogue
 EVIDENCE = reader.load_evidence()
 KINDS = tuple(EVIDENCE["kinds"])
@@ -44,7 +45,8 @@ PLAIN_COMMAND = re.compile(EVIDENCE["plain_line_pattern"])
 FOLDER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*")
 # A bound for the answers file, far above real monorepos (a generated 100k-file one has 68).
 MAX_FOLDERS = 1000
-ENTRY_KEYS = {"path", "stack", "tool", "commands", "sources", "guessed", "formatter", "pnp", "installed_by"}
+ENTRY_KEYS = {"path", "stack", "tool", "commands", "sources", "guessed", "formatter", "pnp", "installed_by", "hosts"}
+MAX_HOSTS = 20
 
 
 def formatter_names(stack: str) -> list[str]:
@@ -153,6 +155,13 @@ def folders_default(destination, stacks, tools, read: dict | None = None) -> lis
             entries.append(guessed_entry(stack, chosen if chosen in spec["tools"] else spec["fallback"]))
     # The default must pass the validator: a folder whose name the engine cannot take (a space,
     # a line break) is left out, and so is what goes over the bound.
+    for entry in entries:
+        # The registries the repository declares for the folder, when they are not the
+        # catalogue's: recorded, so an update renders the same hosts without reading again.
+        tool_hosts = catalogue.stacks()[entry["stack"]]["tools"][entry["tool"]].get("hosts", [])
+        declared = hosts.install_hosts(str(destination), entry["path"], entry["stack"], tool_hosts)[:MAX_HOSTS]
+        if declared != tool_hosts:
+            entry["hosts"] = declared
     return [entry for index, entry in enumerate(entries) if not _entry_problem(index, entry)][:MAX_FOLDERS]
 
 
@@ -199,6 +208,10 @@ def _entry_problem(index: int, entry: object) -> str:
         return f"{where}.formatter: {formatter!r} is not a {stack} formatter ({', '.join(formatter_names(stack)) or 'none'})."
     if not isinstance(entry.get("pnp", False), bool):
         return f"{where}.pnp must be true or false."
+    listed = entry.get("hosts", [])
+    if not isinstance(listed, list) or len(listed) > MAX_HOSTS or not all(
+            isinstance(host, str) and hosts.HOST.fullmatch(host) for host in listed):
+        return f"{where}.hosts must list at most {MAX_HOSTS} host names (such as npm.example.com) its install downloads from."
     return ""
 
 

@@ -150,6 +150,9 @@ def stack_view(stacks: list[str], tools: dict[str, str], folders: list[dict] | N
                 "folder_formatter": next((command for command in (spec.get("formatter") or {}).get("commands", ())
                                           if command["name"] == entry.get("formatter")), None),
                 "install": details["install"],
+                # What its install downloads from: the registries the repository declared for
+                # the folder (project_folders), else the catalogue's for its tool.
+                "hosts": list(entry.get("hosts") or details.get("hosts", ())),
                 # Plug'n'Play installs no node_modules: its own file says the install is there.
                 "ready": ".pnp.cjs" if pnp else spec.get("ready", ""),
                 # The folders the stack puts on PATH, in bash's spelling, and with the

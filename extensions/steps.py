@@ -55,8 +55,8 @@ def database_name(project_name: str) -> str:
 
 
 def stack_records(stack: dict) -> list[str]:
-    """A stack's install step in its folder. A workspace member has none: its workspace root's
-    install covers it."""
+    """A stack's install step in its folder, with the hosts its install downloads from. A
+    workspace member has none: its workspace root's install covers it."""
     if stack.get("installed_by"):
         return []
     spec = catalogue.stacks()[stack["name"]]
@@ -67,6 +67,7 @@ def stack_records(stack: dict) -> list[str]:
     lines += [record("input", step, pattern) for pattern in spec["inputs"]]
     if stack.get("ready"):
         lines.append(record("ready", step, stack["ready"]))
+    lines += [record("host", step, host) for host in stack["hosts"]]
     for form in stack["install"]:
         condition = " ".join(form["if"]) if form.get("if") else "*"
         before = form.get("before") or []  # one snippet, or a list of them, run first
@@ -82,11 +83,14 @@ def service_records(service: dict) -> list[str]:
 
 def tool_records(cli_tools: list[str], parse) -> list[str]:
     lines = [record("step", "cli-tools"), record("run", "cli-tools", "*", "cli_tools")]
+    managers = catalogue.cli_managers()
+    chosen = stacks.chosen_managers(cli_tools)
+    lines += [record("host", "cli-tools", host)
+              for host in dict.fromkeys(host for name in chosen for host in managers[name].get("hosts", ()))]
     for spec in cli_tools:
         tool = parse(spec)
         lines.append(record("tool", tool["manager"], tool["package"], tool["version"] or "-"))
-    managers = catalogue.cli_managers()
-    for name in stacks.chosen_managers(cli_tools):
+    for name in chosen:
         lines += snippet("manager", name, "present", managers[name]["present"])
         lines += snippet("manager", name, "install", managers[name]["install"])
     return lines
@@ -126,8 +130,12 @@ def steps_records(context) -> str:
     ]
     if context.get("services"):
         options.append(record("option", "database", database_name(context.get("project_name", ""))))
+    view = stacks.project_stacks(context)
+    if any(stack["name"] == "java" for stack in view):
+        # Maven and Gradle ignore https_proxy: the engine hands them the session's proxy.
+        options.append(record("option", "jvm_proxy", "on"))
     sections = [options]
-    sections += [stack_records(stack) for stack in stacks.project_stacks(context)]
+    sections += [stack_records(stack) for stack in view]
     if cli_tools:
         sections.append(tool_records(cli_tools, context.environment.filters["parse_cli_tool"]))
     sections += [service_records(service) for service in stacks.project_services(context)]

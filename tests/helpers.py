@@ -185,11 +185,11 @@ STUB_NAMES = [
 ]
 STUB_SCRIPT = r"""#!/usr/bin/env bash
 name=$(basename "$0")
-# python3 -c runs for real (the install snippets read pyproject.toml with tomllib), and so
-# does the project's configuration reader: they are queries, not installs, and are not logged.
-if [ "$name" = python3 ] && [ -n "${STUB_PYTHON:-}" ] && { [ "${1:-}" = -c ] || [[ "${1:-}" = */cloud-config.py ]]; }; then
-  exec "$STUB_PYTHON" "$@"
-fi
+# python3 -c runs for real (the install snippets read pyproject.toml with tomllib): it is a
+# query, not an install, and is not logged.
+if [ "$name" = python3 ] && [ "${1:-}" = -c ] && [ -n "${STUB_PYTHON:-}" ]; then exec "$STUB_PYTHON" "$@"; fi
+# So does the reader of the project's .mcp.json and settings.json (cloud-config.py).
+if [ "$name" = python3 ] && [[ ${1:-} == */cloud-config.py ]] && [ -n "${STUB_PYTHON:-}" ]; then exec "$STUB_PYTHON" "$@"; fi
 printf '%s\n' "$name $*" >>"$STUB_LOG"
 # Who called, when a test asks (a CLI's own calls from a hook's): the program names of the
 # parent and the grandparent, "sh<claude".

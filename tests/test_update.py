@@ -378,8 +378,8 @@ def test_options_turned_off_and_on_in_an_update_from_the_last_release(from_last_
     old = set(tree(project))
     update(project, data=after)
     assert_no_conflicts(project)
-    # Since 0.6.0 every copy also has the bootstrap's data file, and after it the guard hook;
-    # since the release after 0.8.1, the setup script and the configuration reader it runs.
+    # Since 0.6.0 every copy also has the bootstrap's data file, after it the guard hook, and
+    # since 0.9.0 the reader of .mcp.json and settings.json and the setup script that runs it.
     always_now = {".claude/scripts/cloud-setup.sh", ".claude/scripts/cloud-config.py"}
     assert old ^ set(tree(project)) == (set(TOGGLES) | {".claude/scripts/cloud-init.steps", ".claude/hooks/guard.sh"}
                                         | (always_now - old))

@@ -59,7 +59,7 @@ UVX_KEPT = {"--from", "--with", "--python", "-p", "--index", "--default-index", 
 records: list[list[str]] = []
 
 
-def emit(*fields: str) -> None:
+def emit(*fields: str):
     if any(CONTROL.search(field) for field in fields):
         records.append(["problem", f"{fields[0]} {fields[1]!r}: a value holds a control character; left out"[:300]])
     else:
@@ -92,11 +92,11 @@ def strings(value: object):
             yield from strings(item)
 
 
-def references(value: object, where: str, defined: set[str], seen: set[str]) -> None:
+def references(value: object, where: str, defined: set[str], seen: set[str]):
     for text in strings(value):
         for match in REFERENCE.finditer(text):
             name = match.group(1)
-            if match.group(2) is None and name not in PROVIDED and name not in defined and name not in seen:
+            if not match.group(2) and name not in PROVIDED and name not in defined and name not in seen:
                 seen.add(name)
                 emit("var", name, where)
 
@@ -166,7 +166,7 @@ def uvx_fetch(args: list[str]) -> tuple[list[str], str]:
     return ["uvx", *kept, "--from", source, "python", "-c", "pass"], ""
 
 
-def mcp_records(document: dict) -> None:
+def mcp_records(document: dict):
     servers = document.get("mcpServers")
     if not isinstance(servers, dict):
         return
@@ -229,9 +229,9 @@ def marketplace_source(source: dict, project: Path) -> tuple[str, str]:
         return "", f"a {kind} source with a path inside the repository has no `claude plugin marketplace add` form"
     if source.get("headers"):
         return "", "a source with headers has no `claude plugin marketplace add` form"
-    field = SOURCE_FIELD.get(kind)
-    if field is None:
-        return "", f"source {kind!r} is not one the CLI can add"
+    if kind not in SOURCE_FIELD:
+        return "", (f"source {kind!r} is not one the CLI can add" if kind else "its source has no type")
+    field = SOURCE_FIELD[kind]
     value = source.get(field)
     if not isinstance(value, str) or not value:
         return "", f"its {kind} source names no {field}"
@@ -253,14 +253,14 @@ def marketplace_host(source: dict) -> str:
     return ""
 
 
-def settings_records(settings: dict, project: Path) -> None:
+def settings_records(settings: dict, project: Path):
     env = settings.get("env") if isinstance(settings.get("env"), dict) else {}
     references({key: value for key, value in settings.items() if key != "env"}, ".claude/settings.json",
                set(env), set())
     marketplaces = settings.get("extraKnownMarketplaces")
     if isinstance(marketplaces, dict):
         for name, entry in marketplaces.items():
-            source = entry.get("source") if isinstance(entry, dict) else None
+            source = entry.get("source") if isinstance(entry, dict) else {}
             argument, why = marketplace_source(source, project) if isinstance(source, dict) else ("", "no source")
             if argument:
                 emit("marketplace", name, argument)

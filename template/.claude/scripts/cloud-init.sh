@@ -17,13 +17,16 @@
 # A steps file is data, read line by line and never sourced: one record a line, its fields
 # separated by TABs, `#` starts a comment line. The records:
 #
-#   option  NAME  VALUE        wait_limit, step_limit (seconds), background (on|off), database
+#   option  NAME  VALUE        wait_limit, step_limit (seconds), background (on|off), database,
+#                              jvm_proxy (on: hand the session's proxy to Maven and Gradle)
 #   step    NAME               a step (names: letters, digits, . _ : -)
 #   dir     STEP  FOLDER       STEP runs in FOLDER, a folder of the project (backend,
 #                              services/api); its inputs and ready folder are read there
 #   input   STEP  PATTERN      a file (glob) whose content decides whether STEP runs again
 #   ready   STEP  PATH         STEP counts as done only while PATH (a folder or file) exists
 #   port    STEP  PORT         ...only while something answers on 127.0.0.1:PORT
+#   host    STEP  HOST         STEP downloads from HOST: checked before it runs, and a host the
+#                              cloud's proxy refuses fails STEP at once, with a line naming it
 #   run     STEP  IF  COMMAND  STEP's command: the first `run` whose IF files (space-separated;
 #                              * for always) has one that exists runs, in the project folder
 #   +       TEXT               one more line of the command above (or of a `manager` snippet)
@@ -32,6 +35,10 @@
 #   tool    MANAGER  PACKAGE  VERSION   a CLI tool (VERSION - for any); the cli_tools
 #                              function of a `run` installs them
 #   manager NAME  install|present  SNIPPET   how MANAGER installs or finds $package $version
+#
+# When .mcp.json exists, a step of the engine's own, mcp-packages, fetches the packages of its
+# stdio servers (npx, uvx) into their caches, so the first tool call does not wait for a
+# download (.claude/scripts/cloud-config.py reads the file).
 #
 # Values may say {project}, {home}, {gopath}, {gobin}, {cargo_home} and {database}. Commands run
 # with the functions as_root and cli_tools, and the variables $database and $package and
@@ -47,6 +54,8 @@
 #        cloud-init.sh --status   this VM's bootstrap state, the last summary, the log's tail
 #        cloud-init.sh --wait     wait for background installs (exit 1: failed, 2: still running)
 #        cloud-init.sh --force    forget the stamps and redo every step now
+#        cloud-init.sh --doctor   one line each: the steps, the hosts they and the MCP servers
+#                                 need, each MCP server's readiness, each ${VAR} not set
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi  # run as `sh cloud-init.sh`
 set -uo pipefail
 # Options a caller exported (SHELLOPTS, BASHOPTS) must not change how this script runs.
@@ -54,7 +63,7 @@ set +e +x +v +o posix
 shopt -u failglob nullglob dotglob nocaseglob globstar lastpipe
 
 # Outside the cloud: nothing to do, and nothing to read or start first.
-if [ "${CLAUDE_CODE_REMOTE:-}" != "true" ] && [ "${1:-}" != "--status" ]; then
+if [ "${CLAUDE_CODE_REMOTE:-}" != "true" ] && [ "${1:-}" != "--status" ] && [ "${1:-}" != "--doctor" ]; then
   exit 0
 fi
 
@@ -82,13 +91,14 @@ wait_limit=600
 step_limit=900
 background=off
 database=app
+jvm_proxy=off
 steps=()          # in the order they are defined
 late_steps=()     # the team's: they run after the others
 tools=()          # MANAGER<TAB>PACKAGE<TAB>VERSION
 exports=()        # env<TAB>NAME<TAB>VALUE or path<TAB>FOLDER
 steps_files=()    # the files read, for the stamps
 problems=()       # lines that were not understood, for --status and the hook's message
-declare -A inputs=() ready=() port=() forms=() manager_snippet=() defined=() dirs=()
+declare -A inputs=() ready=() port=() forms=() manager_snippet=() defined=() dirs=() hosts=()
 
 problem() {
   problems+=("$1")
@@ -121,6 +131,8 @@ read_steps() {
             if [ "$b" = on ] || [ "$b" = off ]; then background=$b; else problem "$file:$number: background must be on or off"; fi ;;
           database)
             if [[ $b =~ ^[a-z0-9_]+$ ]]; then database=$b; else problem "$file:$number: database must be lowercase letters, digits and _"; fi ;;
+          jvm_proxy)
+            if [ "$b" = on ] || [ "$b" = off ]; then jvm_proxy=$b; else problem "$file:$number: jvm_proxy must be on or off"; fi ;;
           *) problem "$file:$number: no option named '$a'" ;;
         esac ;;
       step)
@@ -132,13 +144,15 @@ read_steps() {
           defined[$a]=1
           if [ "$late" = 1 ]; then late_steps+=("$a"); else steps+=("$a"); fi
         fi ;;
-      input | ready | port | run | dir)
+      input | ready | port | run | dir | host)
         if [ -z "${defined[$a]:-}" ]; then
           problem "$file:$number: $kind for '$a', which no step line before it defines"
         elif [ "$kind" = input ]; then
           inputs[$a]+=${inputs[$a]:+$'\n'}$b
         elif [ "$kind" = ready ]; then
           ready[$a]=$b
+        elif [ "$kind" = host ]; then
+          if [[ $b =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]]; then hosts[$a]+=" $b"; else problem "$file:$number: '$b' is not a host name"; fi
         elif [ "$kind" = port ]; then
           if [[ $b =~ ^[0-9]+$ ]]; then port[$a]=$b; else problem "$file:$number: port must be a number"; fi
         elif [ "$kind" = dir ]; then
@@ -198,6 +212,15 @@ load_steps() {
     forms["$name#"]=1
     forms["$name#0"]=$'*\t'"bash $(printf '%q' "$file")"
   done
+  # The stdio MCP servers' packages: the engine's own step, read from .mcp.json at run time
+  # (the team edits it, and an import adds to it after the copy).
+  if [ -f .mcp.json ] && [ -z "${defined[mcp-packages]:-}" ]; then
+    defined[mcp-packages]=1
+    steps+=(mcp-packages)
+    inputs[mcp-packages]=.mcp.json
+    forms["mcp-packages#"]=1
+    forms["mcp-packages#0"]=$'*\tmcp_packages'
+  fi
   steps+=("${late_steps[@]}")
 }
 
@@ -312,7 +335,7 @@ fi
 
 if [ "${#steps[@]}" -eq 0 ] && [ "${#exports[@]}" -eq 0 ]; then
   case "${1:-}" in
-    --wait | --force) ;;
+    --wait | --force | --doctor) ;;
     *)
       if [ "${#problems[@]}" -gt 0 ]; then
         report "cloud-init: nothing to install; ${problems[0]}." "cloud-init: nothing to install; ${problems[0]}."
@@ -368,6 +391,7 @@ build_exports() {
       export_lines+=("export PATH=$quoted\"\${PATH:+:\$PATH}\"")
     fi
   done
+  jvm_proxy_exports
   if [ "$background" = on ] && [ "${#steps[@]}" -gt 0 ] && [ -n "$state_dir" ]; then
     # Before every Bash command: wait for background installs, and report a failure once.
     local running unreported script
@@ -545,6 +569,181 @@ cli_tools() {
   return "$failed"
 }
 
+# --- the project's Claude Code configuration, and the network ----------------------------
+# Set `config` to the records of .claude/scripts/cloud-config.py (MCP servers, their packages,
+# hosts, variables, plugins: its header lists them), or leave it empty without python3.
+config=""
+read_config() {
+  local reader=$project_dir/.claude/scripts/cloud-config.py
+  config=""
+  command -v python3 >/dev/null && [ -f "$reader" ] || return 1
+  config=$(python3 "$reader" --project "$project_dir" records 2>/dev/null)
+}
+
+# The step mcp-packages: fetch each stdio server's package that is not cached yet. One that
+# fails is reported; the others are still fetched.
+# shellcheck disable=SC2329  # the mcp-packages step calls it
+mcp_packages() {
+  if ! read_config; then
+    echo "mcp-packages: no python3 to read .mcp.json; packages are fetched when a server starts"
+    return 0
+  fi
+  local kind name failed=0
+  local -a words
+  while IFS=$'\t' read -r -a words; do
+    kind=${words[0]:-} name=${words[1]:-}
+    [ "$kind" = cached ] || continue
+    command -v "${words[2]}" >/dev/null || { echo "mcp-packages: $name: no ${words[2]}"; failed=1; continue; }
+    if "${words[@]:2}" </dev/null >/dev/null 2>&1; then
+      echo "mcp-packages: $name: cached"
+      continue
+    fi
+    # The fetch record is the cached one without --offline.
+    local -a fetch=("${words[@]:2}")
+    fetch=("${fetch[0]}" "${fetch[@]:2}")
+    if "${fetch[@]}" </dev/null; then echo "mcp-packages: $name: fetched"; else echo "mcp-packages: $name: FAILED: ${fetch[*]}"; failed=1; fi
+  done <<<"$config"
+  return "$failed"
+}
+
+# Probe HOST through the session's proxy: prints "reachable", "refused" (the cloud proxy's
+# 403 with x-deny-reason: host_not_allowed) or "unreachable (...)". A few seconds at most.
+probe_host() {
+  local host=$1 out code connect status
+  command -v curl >/dev/null || { echo "unchecked (no curl)"; return; }
+  out=$(curl -sS -o /dev/null -D - --connect-timeout 3 --max-time 5 -w '\n%{http_connect} %{http_code}' "https://$host/" 2>/dev/null)
+  code=$?
+  read -r connect status <<<"${out##*$'\n'}"
+  if grep -qiE '^x-deny-reason:[[:space:]]*host_not_allowed' <<<"$out"; then
+    echo refused
+  elif [ "${status:-000}" != 000 ] || [ "${connect:-000}" = 200 ]; then
+    echo reachable
+  else
+    echo "unreachable (curl exit $code)"
+  fi
+}
+
+# Probe the given hosts in parallel; sets host_state[HOST].
+declare -A host_state=()
+probe_hosts() {
+  local host dir
+  local -a unique=()
+  for host in "$@"; do
+    [ -n "$host" ] && [ -z "${host_state[$host]+set}" ] && { host_state[$host]=""; unique+=("$host"); }
+  done
+  [ "${#unique[@]}" -gt 0 ] || return 0
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/cloud-init-probe.XXXXXX") || return 0
+  for host in "${unique[@]}"; do
+    probe_host "$host" >"$dir/$host" &
+  done
+  wait
+  for host in "${unique[@]}"; do
+    read -r "host_state[$host]" <"$dir/$host" || host_state[$host]="unchecked"
+  done
+  rm -rf "$dir"
+}
+
+# What to tell the user about a host the proxy refused: the setting that allows it.
+refused_line() {
+  echo "the cloud proxy refuses $1 (host_not_allowed): allow it in the environment's settings, Network access: Custom, with $1 among the allowed domains"
+}
+
+# Before the installs, when the session has a proxy (cloud sessions do): the hosts of the
+# steps to run, checked in parallel. `blocked[STEP]` says why a step cannot run.
+declare -A blocked=()
+preflight() {
+  [ -n "${https_proxy:-${HTTPS_PROXY:-}}" ] || return 0
+  local step host
+  local -a wanted=()
+  for step in "$@"; do
+    for host in ${hosts[$step]:-}; do wanted+=("$host"); done
+  done
+  [ "${#wanted[@]}" -gt 0 ] || return 0
+  probe_hosts "${wanted[@]}"
+  for step in "$@"; do
+    for host in ${hosts[$step]:-}; do
+      if [ "${host_state[$host]}" = refused ]; then
+        blocked[$step]=$(refused_line "$host")
+        log "$step: ${blocked[$step]}"
+        break
+      fi
+    done
+  done
+}
+
+# Maven and Gradle ignore https_proxy (JVMs read proxies from system properties). From the
+# session's HTTPS_PROXY: JAVA_TOOL_OPTIONS for every JVM (host and port, never a password:
+# a JVM prints the variable), and ~/.m2/settings.xml for Maven, written only when there is
+# none or it is the one this script wrote. Never in the repository.
+jvm_proxy_exports() {
+  local proxy=${HTTPS_PROXY:-${https_proxy:-}} rest userinfo="" host port options=${JAVA_TOOL_OPTIONS:-}
+  [ "$jvm_proxy" = on ] && [ -n "$proxy" ] || return 0
+  rest=${proxy#*://}
+  rest=${rest%%/*}
+  if [[ $rest == *@* ]]; then userinfo=${rest%@*}; rest=${rest##*@}; fi
+  host=${rest%:*}
+  port=${rest##*:}
+  [ "$port" != "$rest" ] && [[ $port =~ ^[0-9]+$ ]] || port=80
+  [[ $host =~ ^[A-Za-z0-9.-]+$ ]] || return 0
+  local no_proxy_hosts=${NO_PROXY:-${no_proxy:-}}
+  no_proxy_hosts=${no_proxy_hosts// /}
+  no_proxy_hosts=${no_proxy_hosts//,./,*.}
+  [[ $no_proxy_hosts == .* ]] && no_proxy_hosts="*$no_proxy_hosts"
+  no_proxy_hosts=${no_proxy_hosts//,/|}
+  if [[ $options != *https.proxyHost* ]]; then
+    options+="${options:+ }-Dhttps.proxyHost=$host -Dhttps.proxyPort=$port -Dhttp.proxyHost=$host -Dhttp.proxyPort=$port"
+    [[ $no_proxy_hosts =~ ^[A-Za-z0-9.*|_-]+$ ]] && options+=" -Dhttp.nonProxyHosts=$no_proxy_hosts"
+    local quoted
+    printf -v quoted '%q' "$options"
+    export_lines+=("export JAVA_TOOL_OPTIONS=$quoted")
+  fi
+  maven_settings "$host" "$port" "$userinfo" "$no_proxy_hosts"
+  [ -z "$userinfo" ] || gradle_credentials "$host" "$port" "$userinfo"
+}
+
+# A proxy that wants credentials: Gradle reads them from ~/.gradle/gradle.properties (mode 600),
+# written only when there is none or it is the one this script wrote.
+gradle_credentials() {
+  local file=${GRADLE_USER_HOME:-${HOME:-}/.gradle}/gradle.properties marker="# written by .claude/scripts/cloud-init.sh from HTTPS_PROXY"
+  [ -n "${GRADLE_USER_HOME:-${HOME:-}}" ] || return 0
+  if [ -f "$file" ] && ! grep -qxF -- "$marker" "$file"; then
+    log "gradle.properties is not this script's: Gradle gets the proxy without its credentials"
+    return 0
+  fi
+  local user=${3%%:*} password=${3#*:} lines="$marker" protocol
+  user=$(printf '%b' "${user//%/\\x}") password=$(printf '%b' "${password//%/\\x}")
+  for protocol in https http; do
+    lines+=$'\n'"systemProp.$protocol.proxyHost=$1"$'\n'"systemProp.$protocol.proxyPort=$2"
+    lines+=$'\n'"systemProp.$protocol.proxyUser=$user"$'\n'"systemProp.$protocol.proxyPassword=$password"
+  done
+  mkdir -p "${file%/*}" 2>/dev/null || return 0
+  (umask 077 && printf '%s\n' "$lines" >"$file.$$" && mv -f "$file.$$" "$file") 2>/dev/null
+}
+
+# ~/.m2/settings.xml with the proxy (and its credentials, readable by this user only).
+maven_settings() {
+  local file=${HOME:-}/.m2/settings.xml marker="<!-- written by .claude/scripts/cloud-init.sh from HTTPS_PROXY -->"
+  [ -n "${HOME:-}" ] || return 0
+  if [ -f "$file" ] && ! grep -qF -- "$marker" "$file"; then
+    grep -q "<proxies>" "$file" || log "\$HOME/.m2/settings.xml has no proxy and is not this script's: Maven may not reach its repositories"
+    return 0
+  fi
+  local user="" password="" credentials=""
+  if [ -n "$3" ]; then
+    user=${3%%:*} password=${3#*:}
+    user=$(printf '%b' "${user//%/\\x}") password=$(printf '%b' "${password//%/\\x}")
+    user=${user//&/&amp;} user=${user//</&lt;} user=${user//>/&gt;}
+    password=${password//&/&amp;} password=${password//</&lt;} password=${password//>/&gt;}
+    credentials="<username>$user</username><password>$password</password>"
+  fi
+  local proxies="" protocol
+  for protocol in https http; do
+    proxies+="<proxy><id>cloud-$protocol</id><active>true</active><protocol>$protocol</protocol><host>$1</host><port>$2</port>$credentials${4:+<nonProxyHosts>$4</nonProxyHosts>}</proxy>"
+  done
+  mkdir -p "${file%/*}" 2>/dev/null || return 0
+  (umask 077 && printf '%s\n<settings><proxies>%s</proxies></settings>\n' "$marker" "$proxies" >"$file.$$" && mv -f "$file.$$" "$file") 2>/dev/null
+}
+
 # --- running steps ----------------------------------------------------------------------
 # Run the given steps in parallel, each in a process of its own under `timeout`, so a
 # step that hangs is stopped with everything it started. The team's steps start when the
@@ -587,6 +786,12 @@ run_batch() {
   local -A pids=()
   local step code
   for step in "$@"; do
+    if [ -n "${blocked[$step]:-}" ]; then
+      # The proxy refuses a host it downloads from: no install to wait minutes for.
+      false &
+      pids[$step]=$!
+      continue
+    fi
     log "start $step (limit ${step_limit}s)"
     # {lock}>&-: a daemon a step starts (a service) must not keep the install lock.
     timeout --kill-after=10 "$step_limit" "$script_path" --step "$step" >>"$log_file" 2>&1 {lock}>&- &
@@ -603,7 +808,9 @@ run_batch() {
       log "done $step"
     else
       rm -f "$state_dir/$step.stamp"
-      if [ "$code" -eq 124 ]; then summary+="$step TIMED OUT after ${step_limit}s"; else summary+="$step FAILED (exit $code)"; fi
+      if [ -n "${blocked[$step]:-}" ]; then
+        summary+="$step BLOCKED: ${blocked[$step]}"
+      elif [ "$code" -eq 124 ]; then summary+="$step TIMED OUT after ${step_limit}s"; else summary+="$step FAILED (exit $code)"; fi
       if [ -n "${port[$step]:-}" ] && listening "${port[$step]}"; then
         summary+=" (another program holds port ${port[$step]})"
       fi
@@ -667,6 +874,7 @@ install_stale() {
   if [ -n "${todo[*]:-}" ]; then
     put "$state_dir/running" "${todo[*]}"
     local started=$EPOCHSECONDS
+    preflight "${todo[@]}"
     run_steps "${todo[@]}"
     local line="cloud-init: $summary ($((EPOCHSECONDS - started))s)"
     if [ "$failures" -gt 0 ]; then
@@ -752,11 +960,92 @@ rotate_log() {
   mv -f "$log_file" "$log_file.1"
 }
 
+# --doctor: is this session ready? One line each: every step's state, every host the steps
+# and the MCP servers need, every MCP server, every ${VAR} the configuration lacks. Exit 1
+# when something needs fixing.
+doctor() {
+  local step host kind name value why state findings=0 result=""
+  local -A needed_by=()
+  local -a order=() words
+  [ -n "$state_dir" ] && [ -f "$state_dir/result" ] && read -r result <"$state_dir/result"
+  [ -n "$state_dir" ] && compute_keys
+  for step in "${steps[@]}"; do
+    if [ -z "$state_dir" ]; then state="unknown (no state folder)"
+    elif [ -f "$state_dir/running" ] && [[ " $(<"$state_dir/running") " == *" $step "* ]] && ! worker_idle; then state=installing
+    elif fresh "$step"; then state="done"
+    elif [[ $result == failed:* && $result == *"$step "[BFT]* ]]; then state="FAILED (${result#failed: })"; findings=$((findings + 1))
+    else state="not done"
+    fi
+    echo "step $step: $state"
+    for host in ${hosts[$step]:-}; do
+      [ -n "${needed_by[$host]:-}" ] || order+=("$host")
+      needed_by[$host]+="${needed_by[$host]:+, }$step"
+    done
+  done
+  read_config || echo "config: no python3; MCP servers, plugins and variables not checked"
+  while IFS=$'\t' read -r kind host why; do
+    [ "$kind" = host ] || continue
+    [ -n "${needed_by[$host]:-}" ] || order+=("$host")
+    needed_by[$host]+="${needed_by[$host]:+, }$why"
+  done <<<"$config"
+  probe_hosts "${order[@]}"
+  for host in "${order[@]}"; do
+    state=${host_state[$host]}
+    case "$state" in
+      refused) echo "host $host: REFUSED: $(refused_line "$host") (needed by ${needed_by[$host]})"; findings=$((findings + 1)) ;;
+      reachable) echo "host $host: reachable (needed by ${needed_by[$host]})" ;;
+      *) echo "host $host: ${state^^} (needed by ${needed_by[$host]})"; [[ $state == unchecked* ]] || findings=$((findings + 1)) ;;
+    esac
+  done
+  local -A cached=() unfetched=()
+  while IFS=$'\t' read -r -a words; do
+    case "${words[0]:-}" in
+      cached) cached[${words[1]}]=$(printf '%q ' "${words[@]:2}") ;;
+      unfetched) unfetched[${words[1]}]=${words[2]:-} ;;
+    esac
+  done <<<"$config"
+  while IFS=$'\t' read -r kind name why value; do
+    case "$kind" in
+      mcp)
+        if [ "$why" = http ]; then
+          host=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).hostname or "")' "$value" 2>/dev/null)
+          state=${host_state[$host]:-}
+          if [ -z "$host" ]; then echo "mcp $name: http $value: ready (a local or templated URL, not probed)"
+          elif [ "$state" = reachable ]; then echo "mcp $name: http $value: ready (reachable)"
+          else echo "mcp $name: http $value: NOT READY: $host ${state:-not checked}"; findings=$((findings + 1))
+          fi
+        elif ! command -v "$value" >/dev/null; then
+          echo "mcp $name: stdio: NOT READY: $value is not on PATH"; findings=$((findings + 1))
+        elif [ -n "${cached[$name]:-}" ]; then
+          if eval "${cached[$name]}" </dev/null >/dev/null 2>&1; then echo "mcp $name: stdio $value: ready (package cached)"
+          else echo "mcp $name: stdio $value: NOT READY: its package is not cached (the mcp-packages step fetches it; or .claude/scripts/cloud-init.sh --force)"; findings=$((findings + 1))
+          fi
+        else
+          echo "mcp $name: stdio $value: ready (found on PATH; ${unfetched[$name]:-nothing to fetch})"
+        fi ;;
+      var)
+        if [ -z "${!name+set}" ]; then
+          echo "var $name: MISSING: referenced by $why; set it in the cloud environment's environment variables"
+          findings=$((findings + 1))
+        else
+          echo "var $name: set"
+        fi ;;
+      problem) echo "config: $name"; findings=$((findings + 1)) ;;
+    esac
+  done <<<"$config"
+  for value in "${problems[@]}"; do
+    echo "steps: ignored: $value"
+  done
+  if [ "$findings" -eq 0 ]; then echo "doctor: all clear"; else echo "doctor: $findings to fix"; fi
+  [ "$findings" -eq 0 ]
+}
+
 build_exports
 if [ -z "$state_dir" ]; then
   # Nothing can be stamped, locked or logged: export, say so, and let the session start.
   write_exports
   case "${1:-}" in
+    --doctor) doctor; exit ;;
     --wait | --step | --worker) ;;
     --force) echo "cloud-init: $degraded." ;;
     *) report "cloud-init: degraded: $degraded." "cloud-init: degraded: $degraded. Dependencies may be missing: install what a command needs by hand." ;;
@@ -765,6 +1054,9 @@ if [ -z "$state_dir" ]; then
 fi
 
 case "${1:-}" in
+  --doctor)
+    doctor
+    exit ;;
   --step)
     if [ -z "${defined[${2:-}]:-}" ]; then
       echo "cloud-init.sh: no step named '${2:-}'" >&2
