@@ -253,7 +253,8 @@ def marketplace_host(source: dict) -> str:
     return ""
 
 
-def settings_records(settings: dict, project: Path):
+def settings_records(settings: dict, project: Path = Path(".")):
+    """The records of settings.json; a relative marketplace folder is taken from `project`."""
     env = settings.get("env") if isinstance(settings.get("env"), dict) else {}
     references({key: value for key, value in settings.items() if key != "env"}, ".claude/settings.json",
                set(env), set())
