@@ -181,7 +181,7 @@ def generated_files(project: Path) -> list[Path]:
 STUB_NAMES = [
     "uv", "poetry", "pipenv", "python3", "npm", "pnpm", "yarn", "bun", "bundle", "gem", "go", "cargo",
     "mvn", "gradle", "composer", "apt-get", "dpkg-query", "service", "pg_isready", "runuser", "psql",
-    "createdb", "redis-cli", "sudo", "dotnet", "corepack",
+    "createdb", "redis-cli", "sudo", "dotnet", "corepack", "npx", "uvx",
 ]
 STUB_SCRIPT = r"""#!/usr/bin/env bash
 name=$(basename "$0")

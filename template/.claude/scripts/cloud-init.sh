@@ -601,7 +601,12 @@ mcp_packages() {
     # The fetch record is the cached one without --offline.
     local -a fetch=("${words[@]:2}")
     fetch=("${fetch[0]}" "${fetch[@]:2}")
-    if "${fetch[@]}" </dev/null; then echo "mcp-packages: $name: fetched"; else echo "mcp-packages: $name: FAILED: ${fetch[*]}"; failed=1; fi
+    if "${fetch[@]}" </dev/null; then
+      echo "mcp-packages: $name: fetched"
+    else
+      printf 'mcp-packages: %s: FAILED: %s\n' "$name" "$(printf '%q ' "${fetch[@]}")"
+      failed=1
+    fi
   done <<<"$config"
   return "$failed"
 }
