@@ -27,6 +27,10 @@ def isolated_copier(tmp_path_factory):
     patch.setenv("COPIER_CACHE_DIR", str(folder / "cache"))
     # The old releases an update renders again (tasks/old_release.py), shared by the session.
     patch.setenv("COPIER_CLAUDE_CLOUD_RENDER_CACHE", str(folder / "old-releases"))
+    # An empty Claude Code home: a copy reads the person's ~/.claude for import_user_config,
+    # and no test should depend on (or read) the machine's own.
+    (folder / "claude-home").mkdir()
+    patch.setenv("CLAUDE_CONFIG_DIR", str(folder / "claude-home"))
     yield
     patch.undo()
 
