@@ -585,9 +585,9 @@ def _reference_url(url: str, prefix: str, variables: Variables) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "&".join(query), parts.fragment))
 
 
-def _reference_string(value: str, key: str, prefix: str, variables: Variables) -> str:
+def _reference_string(value: str, key: str, prefix: str, variables: Variables, wanted: str = "") -> str:
     """A value, with each literal secret in it made a ${VAR} reference: a URL's parts, the token
-    after "Bearer ", or the whole value."""
+    after "Bearer ", or the whole value (named `wanted`, else PREFIX_KEY)."""
     if "://" in value:
         value = re.sub(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+", lambda m: _reference_url(m.group(0), prefix, variables), value)
         if not secrets.secret_in(value):
@@ -596,7 +596,8 @@ def _reference_string(value: str, key: str, prefix: str, variables: Variables) -
         return value
     scheme = re.match(r"(Bearer|Basic|Token) +(?=\S)", value)
     literal = value[scheme.end():] if scheme else value
-    return (scheme.group(0) if scheme else "") + "${" + variables.name_for(literal, f"{prefix}_{key}" if key else prefix) + "}"
+    name = wanted or (f"{prefix}_{key}" if key else prefix)
+    return (scheme.group(0) if scheme else "") + "${" + variables.name_for(literal, name) + "}"
 
 
 def _reference_args(args: list, prefix: str, variables: Variables) -> list[str]:
@@ -625,7 +626,7 @@ def _reference_args(args: list, prefix: str, variables: Variables) -> list[str]:
             flag_wants_value = flag.group(1)
             out.append(arg)
             continue
-        out.append(_reference_string(arg, "", f"{prefix}_TOKEN", variables))
+        out.append(_reference_string(arg, "", prefix, variables, wanted=f"{prefix}_TOKEN"))
     return out
 
 
@@ -641,12 +642,7 @@ def secure_server(name: str, entry: dict, variables: Variables) -> tuple[dict, l
     if dropped := sorted(str(key) for key in entry if key not in allowed and key != "type"):
         notes.append(f"mcp_servers.{name}: keys left out: {_safe(', '.join(dropped))} (oauth, headersHelper, timeout... "
                      "are not carried to the repository)")
-    for key in ("command", "url"):
-        if key in allowed and key in entry:
-            value = entry[key]
-            out[key] = _reference_url(value, prefix, variables) if key == "url" and isinstance(value, str) else value
-    if "args" in allowed and "args" in entry:
-        out["args"] = _reference_args(entry["args"], prefix, variables) if isinstance(entry["args"], list) else entry["args"]
+    # env first: its keys give the readable names when a value appears in args too.
     for table in ("env", "headers"):
         if table in allowed and table in entry:
             values = entry[table]
@@ -664,6 +660,12 @@ def secure_server(name: str, entry: dict, variables: Variables) -> tuple[dict, l
                 else:
                     wanted = "TOKEN" if str(key).lower() in ("authorization", "proxy-authorization") else str(key)
                     out[table][key] = _reference_string(value, wanted, prefix, variables)
+    for key in ("command", "url"):
+        if key in allowed and key in entry:
+            value = entry[key]
+            out[key] = _reference_url(value, prefix, variables) if key == "url" and isinstance(value, str) else value
+    if "args" in allowed and "args" in entry:
+        out["args"] = _reference_args(entry["args"], prefix, variables) if isinstance(entry["args"], list) else entry["args"]
     return out, notes
 
 
