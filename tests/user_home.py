@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from helpers import build_file_tree
+from plumbum import local
 
 # Literal secrets of the home: none may reach any file of a copy.
 TOKENS = {
@@ -106,3 +108,15 @@ def assert_no_token(root: Path) -> None:
             data = path.read_bytes()
             for where, token in TOKENS.items():
                 assert token.encode() not in data, f"the {where} token is in {path}"
+
+
+def use_home(monkeypatch, home: Path, config_dir: Path | None = None) -> None:
+    """HOME (and CLAUDE_CONFIG_DIR, or none) for this test, in the environment Copier renders in
+    and in the one it runs tasks with: plumbum's copy of it, taken when plumbum was imported."""
+    for environment in (os.environ, local.env):
+        monkeypatch.setitem(environment, "HOME", str(home))
+        if config_dir is None:
+            if environment.get("CLAUDE_CONFIG_DIR") is not None:
+                monkeypatch.delitem(environment, "CLAUDE_CONFIG_DIR")
+        else:
+            monkeypatch.setitem(environment, "CLAUDE_CONFIG_DIR", str(config_dir))
