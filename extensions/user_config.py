@@ -423,6 +423,8 @@ def rewrite_hook_command(command: object, folder: Path, home: Path) -> tuple[str
         return "", None, "is not a command"
     if CONTROL.search(command):
         return "", None, "holds a line break or control character"
+    if found := secrets.secret_in(command):
+        return "", None, f"holds {found}; pass it through the cloud environment's variables instead"
     # Only the home spellings may use $, and no other shell syntax at all.
     bare = command
     for spelling in ("${HOME}", "$HOME"):

@@ -84,6 +84,7 @@ def test_a_copy_imports_the_setup_without_a_secret_and_without_touching_the_home
     assert f"{', '.join(VARIABLES)}" in output
     assert ".mcp.json" in next(line for line in output.splitlines() if "git add" in line)
     assert "left out skills/release-notes: .env" in output  # the task reports what it left out
+    assert "changed while the copy ran" not in output  # the task's plan is the questions' plan
     claude_md = (project / "CLAUDE.md").read_text()
     assert "## Imported from a personal setup" in claude_md and ", ".join(VARIABLES) in claude_md
     answers = yaml.safe_load((project / ANSWERS_FILE).read_text())
@@ -100,33 +101,9 @@ def test_with_an_empty_home_the_question_is_not_asked_or_recorded(template_repo,
     assert "Imported from a personal setup" not in (project / "CLAUDE.md").read_text()
 
 
-def test_claude_config_dir_is_the_home_when_set(template_repo, tmp_path, monkeypatch):
-    use_home(monkeypatch, tmp_path / "empty-home", tmp_path / "config")
-    build_file_tree(tmp_path / "config", {"agents/reviewer.md": "---\nname: reviewer\ndescription: Reviews.\n---\nReview.\n"})
-    (tmp_path / "config" / ".claude.json").write_text(json.dumps({"mcpServers": {"docs": {"type": "http", "url": "https://d.example.com/mcp"}}}))
-    project = generate(template_repo, tmp_path / "project", {"import_user_config": ["agents", "mcp_servers"]})
-    assert (project / ".claude" / "agents" / "reviewer.md").is_file()
-    assert list(json.loads((project / ".mcp.json").read_text())["mcpServers"]) == ["docs"]
-
-
-def test_a_dry_run_writes_nothing_and_lists_what_it_would_import(template_repo, person, capfd):
-    home, project = person
-    before = tree_hash(home)
-    run_copy(str(template_repo), str(project), data={"import_user_config": list(KINDS)}, defaults=True, unsafe=True,
-             vcs_ref="HEAD", pretend=True)
-    output = capfd.readouterr().err
-    assert list(project.iterdir()) == [], "--pretend wrote into the destination"
-    assert "Would import skills: release-notes" in output
-    assert "Would import mcp_servers: tracker, chat, gitlab" in output
-    assert "Would leave out commands/check.md" in output
-    assert ", ".join(VARIABLES) in output
-    assert tree_hash(home) == before
-    assert not any(token in output for token in TOKENS.values())
-
-
 def test_an_update_keeps_every_imported_file_and_entry_and_never_reads_the_home(versions, person):
     home, project = person
-    copy_at(versions, project, {"import_user_config": list(KINDS), "stacks": ["python"]})
+    copy_at(versions, project, {"import_user_config": list(KINDS)})
     imported = {path.relative_to(project): path.read_bytes() for path in (project / ".claude").rglob("*")
                 if path.is_file() and any(part in path.parts for part in ("release-notes", "frontend", "reviewer.md", "notify.sh"))}
     assert len(imported) == 5
@@ -165,3 +142,39 @@ def test_an_update_keeps_every_imported_file_and_entry_and_never_reads_the_home(
     assert (project / "CLAUDE.md").read_text().split("## Imported from a personal setup")[1] == section
     git_save(project, "update")
     assert_no_token(project)
+
+
+
+def test_the_question_shows_what_the_home_holds_and_a_dry_run_writes_nothing(template_repo, person, monkeypatch, capfd):
+    """The prompt Copier would show, caught: it renders `help` with Jinja and asks by `when`.
+    Here the home is $CLAUDE_CONFIG_DIR, with its .claude.json inside, and HOME is empty. The
+    answer chooses everything; under --pretend no task runs, and the message lists the plan."""
+    home, project = person
+    shutil.copy(home / ".claude.json", home / ".claude" / ".claude.json")
+    use_home(monkeypatch, home.parent / "nobody", home / ".claude")
+    before = tree_hash(home)
+    shown = {}
+
+    def prompt(questions, answers):
+        for question in questions:
+            if question.get("when", lambda _: True)(answers):
+                shown[question["name"]] = question["message"]
+                if question["name"] == "import_user_config":
+                    answers = {**answers, "import_user_config": list(KINDS)}
+        return answers
+
+    monkeypatch.setattr("copier._main.unsafe_prompt", prompt)
+    run_copy(str(template_repo), str(project), data={"project_name": "x"}, unsafe=True, vcs_ref="HEAD", pretend=True)
+    help_text = shown["import_user_config"]
+    assert "Bring your own setup" in help_text and str(home / ".claude") in help_text
+    assert "skills: release-notes" in help_text and "mcp_servers: tracker, chat, gitlab" in help_text
+    assert "imported_user_config" not in shown, "the record is never asked"
+
+    output = capfd.readouterr().err
+    assert list(project.iterdir()) == [], "--pretend wrote into the destination"
+    assert "Would import skills: release-notes" in output
+    assert "Would import mcp_servers: tracker, chat, gitlab" in output
+    assert "Would leave out commands/check.md" in output
+    assert ", ".join(VARIABLES) in output
+    assert tree_hash(home) == before
+    assert not any(token in output + help_text for token in TOKENS.values())

@@ -179,6 +179,7 @@ def test_hook_commands_that_run_a_home_script_run_it_from_the_repository(home, c
     ("echo `id`", "shell syntax"),
     ("cat x | sh", "shell syntax"),
     ("echo 'a\nb'", "line break"),
+    ("~/.claude/hooks/notify.sh --token=" + "ghp_" + "Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0Pp9Oo", "literal credential"),
     ("", "not a command"),
 ])
 def test_hook_commands_that_would_break_in_the_cloud_are_left_out(home, command, why):
