@@ -29,8 +29,11 @@ from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit, urlunsplit
+from weakref import WeakKeyDictionary
 
 import yaml
+from jinja2 import pass_context
+from jinja2.ext import Extension
 
 DATA_FILE = Path(__file__).parent / "data" / "user_config.yml"
 EVIDENCE_FILE = Path(__file__).parent / "data" / "evidence.yml"
@@ -64,7 +67,8 @@ PLAIN_WORD = re.compile(r"[A-Za-z0-9_./:=@%+,-]+")
 SKILL_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 AGENT_NAME = re.compile(r"[a-z][a-z0-9-]*")
 FILE_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
-COMMAND_KEYS = {"description", "argument-hint", "allowed-tools", "model", "disable-model-invocation", "context", "agent"}
+COMMAND_KEYS = {"description", "argument-hint", "allowed-tools", "model", "disable-model-invocation", "context",
+                "agent"}
 ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 PLUGIN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9._-]*")
 MARKETPLACE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -123,7 +127,8 @@ def read_json(path: Path, label: str, notes: list[str]) -> dict:
         return {}
     data = _read_bytes(path, rules()["limits"]["max_json_bytes"])
     if data is None:
-        notes.append(f"{label}: not a readable file under {rules()['limits']['max_json_bytes']} bytes; nothing imported from it")
+        notes.append(f"{label}: not a readable file under {rules()['limits']['max_json_bytes']} bytes; "
+                     "nothing imported from it")
         return {}
     try:
         document = json.loads(data.decode("utf-8"))
@@ -278,7 +283,8 @@ def _skill_files(folder: Path, skill: Path, name: str, notes: list[str]) -> list
                 return None
             data = _read_bytes(source, limits["max_file_bytes"])
             if data is None:
-                notes.append(f"{label}: {_safe(relative)} left out: not a regular file under {limits['max_file_bytes']} bytes")
+                notes.append(f"{label}: {_safe(relative)} left out: not a regular file under "
+                             f"{limits['max_file_bytes']} bytes")
                 if relative == "SKILL.md":
                     return None
                 continue
@@ -347,7 +353,8 @@ def _markdown_file(folder: Path, source: Path, label: str, problem_of, notes: li
     return data if _check_text(data, label, notes) else None
 
 
-def plan_commands(folder: Path, destination: Path, skill_names: list[str], notes: list[str]) -> tuple[list[str], list[dict]]:
+def plan_commands(folder: Path, destination: Path, skill_names: list[str], notes: list[str]
+                  ) -> tuple[list[str], list[dict]]:
     names, files = [], []
     root = folder / "commands"
     if not root.is_dir() or not _inside(root, folder):
@@ -430,7 +437,8 @@ def rewrite_hook_command(command: object, folder: Path, home: Path) -> tuple[str
     for spelling in ("${HOME}", "$HOME"):
         bare = bare.replace(spelling, "")
     if re.search(r"[$`;|&<>(){}*?\[\]\\!#]", bare):
-        return "", None, "uses shell syntax (pipes, substitutions, globs...), which the import cannot check; copy it by hand"
+        return "", None, ("uses shell syntax (pipes, substitutions, globs...), which the import cannot check; "
+                          "copy it by hand")
     try:
         words = shlex.split(command)
     except ValueError:
@@ -467,6 +475,43 @@ def rewrite_hook_command(command: object, folder: Path, home: Path) -> tuple[str
     return " ".join(out), script, ""
 
 
+def _hook_script_problem(script: Path, folder: Path, destination: Path, scripts: dict, notes: list[str]) -> str:
+    """Plan the copy of a hook's script into .claude/hooks/ (once per script); "" or why not."""
+    target = f".claude/hooks/{script.name}"
+    if script.name in scripts:
+        return "" if scripts[script.name]["source"] == str(script) else f"another hook script is named {script.name}"
+    if script.name in shipped()["hooks"] or _taken(destination, target):
+        return f"{target} is the template's or the repository's own"
+    data = _read_bytes(script, rules()["limits"]["max_file_bytes"])
+    if data is None:
+        return f"{script.name} is not a file under {rules()['limits']['max_file_bytes']} bytes"
+    if not _check_text(data, f"hooks/{script.name}", notes):
+        return f"{script.name} holds a secret"
+    text = _text(data) or ""
+    if any(spelling + ".claude" in text for spelling in HOME_SPELLINGS) or str(folder) in text:
+        notes.append(f"hooks/{script.name}: names the home's Claude folder inside; check that it works from "
+                     ".claude/hooks/ in a cloud session")
+    scripts[script.name] = {**_file_entry(script, target, data), "executable": True}
+    return ""
+
+
+def _plan_hook(hook: object, folder: Path, home: Path, destination: Path, scripts: dict, notes: list[str]
+               ) -> tuple[dict | None, str]:
+    """(the hook as the repository runs it, or None; why it is left out)."""
+    if not isinstance(hook, dict) or hook.get("type") != "command" or "args" in hook:
+        return None, "is not a plain command hook"
+    command, script, problem = rewrite_hook_command(hook.get("command"), folder, home)
+    if not problem and script is not None:
+        problem = _hook_script_problem(script, folder, destination, scripts, notes)
+    if problem:
+        return None, problem
+    new = {"type": "command", "command": command}
+    timeout = hook.get("timeout")
+    if isinstance(timeout, int) and not isinstance(timeout, bool) and 1 <= timeout <= 3600:
+        new["timeout"] = timeout
+    return new, ""
+
+
 def plan_hooks(settings: dict, folder: Path, home: Path, destination: Path, notes: list[str]
                ) -> tuple[list[str], dict, list[dict]]:
     """(what was imported, as "Event: command" lines; the hook groups by event; the scripts)."""
@@ -478,57 +523,29 @@ def plan_hooks(settings: dict, folder: Path, home: Path, destination: Path, note
         return [], {}, []
     events = set(rules()["hook_events"])
     imported, groups_by_event, scripts = [], {}, {}
-    count = 0
+    groups_seen = 0
     for event, groups in hooks.items():
         if event not in events or not isinstance(groups, list):
             notes.append(f"hooks.{_safe(event)}: left out: not a hook event this template knows, or not a list")
             continue
         for group in groups:
-            count += 1
-            if count > rules()["limits"]["max_items"]:
+            groups_seen += 1
+            if groups_seen > rules()["limits"]["max_items"]:
                 break
-            if not isinstance(group, dict) or not isinstance(group.get("hooks"), list):
+            matcher = group.get("matcher") if isinstance(group, dict) else None
+            if not isinstance(group, dict) or not isinstance(group.get("hooks"), list) or (matcher is not None and (
+                    not isinstance(matcher, str) or CONTROL.search(matcher) or len(matcher) > 200)):
                 notes.append(f"hooks.{event}: a group that is not {{matcher, hooks: [...]}} was left out")
-                continue
-            matcher = group.get("matcher")
-            if matcher is not None and (not isinstance(matcher, str) or CONTROL.search(matcher) or len(matcher) > 200):
-                notes.append(f"hooks.{event}: a group with an unusable matcher was left out")
                 continue
             kept = []
             for hook in group["hooks"]:
-                if not isinstance(hook, dict) or hook.get("type") != "command" or "args" in hook:
-                    notes.append(f"hooks.{event}: a hook that is not a plain command hook was left out")
-                    continue
-                command, script, problem = rewrite_hook_command(hook.get("command"), folder, home)
+                new, problem = _plan_hook(hook, folder, home, destination, scripts, notes)
                 if problem:
-                    notes.append(f"hooks.{event}: `{_safe(hook.get('command'))}` left out: it {problem}")
+                    command = hook.get("command") if isinstance(hook, dict) else hook
+                    notes.append(f"hooks.{event}: `{_safe(command)}` left out: it {problem}")
                     continue
-                if script is not None:
-                    target = f".claude/hooks/{script.name}"
-                    if scripts.get(script.name, {}).get("source", str(script)) != str(script):
-                        notes.append(f"hooks.{event}: `{_safe(hook['command'])}` left out: another hook script is named {script.name}")
-                        continue
-                    if script.name not in scripts:
-                        if script.name in shipped()["hooks"] or _taken(destination, target):
-                            notes.append(f"hooks.{event}: `{_safe(hook['command'])}` left out: .claude/hooks/{script.name} "
-                                         "is the template's or the repository's own")
-                            continue
-                        data = _read_bytes(script, rules()["limits"]["max_file_bytes"])
-                        if data is None or not _check_text(data, f"hooks/{script.name}", notes):
-                            if data is None:
-                                notes.append(f"hooks.{event}: {script.name} left out: not a file under the size limit")
-                            continue
-                        text = _text(data) or ""
-                        if any(spelling + ".claude" in text for spelling in HOME_SPELLINGS) or str(folder) in text:
-                            notes.append(f"hooks/{script.name}: names the home's Claude folder inside; check it works from "
-                                         ".claude/hooks/ in a cloud session")
-                        scripts[script.name] = {**_file_entry(script, target, data), "executable": True}
-                new = {"type": "command", "command": command}
-                timeout = hook.get("timeout")
-                if isinstance(timeout, int) and not isinstance(timeout, bool) and 1 <= timeout <= 3600:
-                    new["timeout"] = timeout
                 kept.append(new)
-                imported.append(f"{event}: {command}")
+                imported.append(f"{event}: {new['command']}")
             if kept:
                 groups_by_event.setdefault(event, []).append(
                     {**({"matcher": matcher} if matcher is not None else {}), "hooks": kept})
@@ -591,7 +608,8 @@ def _reference_string(value: str, key: str, prefix: str, variables: Variables, w
     """A value, with each literal secret in it made a ${VAR} reference: a URL's parts, the token
     after "Bearer ", or the whole value (named `wanted`, else PREFIX_KEY)."""
     if "://" in value:
-        value = re.sub(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+", lambda m: _reference_url(m.group(0), prefix, variables), value)
+        value = re.sub(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+",
+                       lambda match: _reference_url(match.group(0), prefix, variables), value)
         if not secrets.secret_in(value):
             return value
     if not _secret(key, value):
@@ -642,8 +660,8 @@ def secure_server(name: str, entry: dict, variables: Variables) -> tuple[dict, l
     out: dict = {"type": kind} if isinstance(kind, str) else {}
     allowed = mcp.ALLOWED_KEYS.get(kind, set()) if isinstance(kind, str) else set()
     if dropped := sorted(str(key) for key in entry if key not in allowed and key != "type"):
-        notes.append(f"mcp_servers.{name}: keys left out: {_safe(', '.join(dropped))} (oauth, headersHelper, timeout... "
-                     "are not carried to the repository)")
+        notes.append(f"mcp_servers.{name}: keys left out: {_safe(', '.join(dropped))} (oauth, headersHelper, "
+                     "timeout... are not carried to the repository)")
     # env first: its keys give the readable names when a value appears in args too.
     for table in ("env", "headers"):
         if table in allowed and table in entry:
@@ -667,7 +685,8 @@ def secure_server(name: str, entry: dict, variables: Variables) -> tuple[dict, l
             value = entry[key]
             out[key] = _reference_url(value, prefix, variables) if key == "url" and isinstance(value, str) else value
     if "args" in allowed and "args" in entry:
-        out["args"] = _reference_args(entry["args"], prefix, variables) if isinstance(entry["args"], list) else entry["args"]
+        args = entry["args"]
+        out["args"] = _reference_args(args, prefix, variables) if isinstance(args, list) else args
     return out, notes
 
 
@@ -707,7 +726,8 @@ def plan_mcp(global_config: dict, destination: Path, template_servers: set[str],
             notes.append(f"{label}: left out: a name Claude Code reserves")
             continue
         if name in template_servers or name in existing:
-            notes.append(f"{label}: left out: the template's answers or the repository's .mcp.json have a server of that name")
+            notes.append(f"{label}: left out: the template's answers or the repository's .mcp.json have a server "
+                         "of that name")
             continue
         if not isinstance(entry, dict):
             notes.append(f"{label}: left out: not an object")
@@ -1081,22 +1101,22 @@ def _template_servers(mcp_servers, custom_mcp_servers) -> list[str]:
         return []
 
 
+@cache
+def _adopt():
+    return _sibling("adopt")
+
+
 def _operation() -> str:
-    return _sibling("adopt").copier_operation()
+    return _adopt().copier_operation()
 
 
 # One plan per render and set of inputs: the question's `when` and help, the recorded answer's
 # default and the closing message all ask for it, and the home is read once. Kept per Jinja
 # environment, which Copier makes once per render (as extensions/folders.py does).
-_PLANS = None
+_PLANS: WeakKeyDictionary = WeakKeyDictionary()
 
 
 def _cached_plan(context, choices, destination, servers) -> dict:
-    global _PLANS
-    from weakref import WeakKeyDictionary
-
-    if _PLANS is None:
-        _PLANS = WeakKeyDictionary()
     locations = home_locations()
     key = (tuple(choices or ()), str(destination), tuple(servers), tuple(map(str, locations.values())))
     plans = _PLANS.setdefault(context.environment, {})
@@ -1106,8 +1126,6 @@ def _cached_plan(context, choices, destination, servers) -> dict:
 
 
 def _globals():
-    from jinja2 import pass_context
-
     @pass_context
     def user_config_when(context, current=None) -> bool:
         """Ask `import_user_config` on a copy when the home has something to import (or an
@@ -1126,7 +1144,7 @@ def _globals():
         locations = home_locations()
         destination = (context.get("_copier_conf") or {}).get("dst_path", ".")
         plan = _cached_plan(context, KINDS, destination, _template_servers(mcp_servers, custom_mcp_servers))
-        where = f"{display(locations['folder'], locations['home'])} and {display(locations['global'], locations['home'])}"
+        where = " and ".join(display(locations[key], locations["home"]) for key in ("folder", "global"))
         lines = [f"Bring your own setup: copy these from {where} into the repository once, on this copy "
                  "(your home is only read; what is copied is the team's, and updates leave it alone). Found:"]
         lines += [f"  {line}" for line in summary_lines(plan["record"])]
@@ -1165,12 +1183,6 @@ def _globals():
 
     return {function.__name__: function for function in (
         user_config_when, user_config_help, imported_default, user_config_message)}
-
-
-try:
-    from jinja2.ext import Extension
-except ImportError:  # the task runs with Copier's Python, which has Jinja; a bare reader needs none
-    Extension = object
 
 
 class UserConfig(Extension):

@@ -28,7 +28,8 @@ MCP = Path(".mcp.json")
 
 
 def _reader():
-    spec = importlib.util.spec_from_file_location("copier_claude_cloud_user_config", TEMPLATE / "extensions" / "user_config.py")
+    path = TEMPLATE / "extensions" / "user_config.py"
+    spec = importlib.util.spec_from_file_location("copier_claude_cloud_user_config", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
