@@ -361,7 +361,10 @@ def plan_commands(folder: Path, destination: Path, skill_names: list[str], notes
         return names, files
     found = []
     for directory, subfolders, file_names in os.walk(root, followlinks=False):
-        subfolders[:] = sorted(sub for sub in subfolders if not (Path(directory) / sub).is_symlink())
+        for sub in [sub for sub in subfolders if (Path(directory) / sub).is_symlink()]:
+            notes.append(f"commands/{_safe(sub)}: left out: a linked folder")
+            subfolders.remove(sub)
+        subfolders.sort()
         found += [Path(directory) / name for name in sorted(file_names) if name.endswith(".md")]
     taken_names = shipped()["commands"] | shipped()["skills"] | set(skill_names)
     for source in found[: rules()["limits"]["max_items"]]:
@@ -969,7 +972,9 @@ def plan_permissions(settings: dict, servers: set[str], notes: list[str]) -> dic
             notes.append(f"permissions.{kind}: not a list; none imported")
             continue
         for rule in listed[: rules()["limits"]["max_items"]]:
-            problem = allow_refusal(rule, servers) if kind == "allow" else rule_shape_problem(rule)
+            problem = allow_refusal(rule, servers) if kind == "allow" else rule_shape_problem(rule) or (
+                "is one of the template's own rules: the answers decide it"
+                if rule in claude_json.template_owned_rules() else "")
             if problem:
                 notes.append(f"permissions.{kind}: {_safe(rule)} left out: it {problem}")
             elif rule not in kept.get(kind, []):
@@ -1044,7 +1049,8 @@ def found(locations: dict | None = None, destination=".", template_servers=()) -
 
 # --- the recorded answer ----------------------------------------------------------------------
 
-RECORD_LINE = re.compile(r"[^\x00-\x1f\x7f]{1,400}")
+# One line, and never an HTML comment marker: CLAUDE.md's managed block is delimited by them.
+RECORD_LINE = re.compile(r"(?!.*(<!--|-->))[^\x00-\x1f\x7f]{1,400}")
 
 
 def record_problem(value: object) -> str:
@@ -1131,7 +1137,7 @@ def _globals():
         """Ask `import_user_config` on a copy when the home has something to import (or an
         answer was given); on an update, only to keep the recorded answer: the home is not read."""
         if _operation() != "copy":
-            return bool(current)
+            return current is not None  # an answer recorded on the copy, [] too, is kept
         if current:
             return True
         destination = (context.get("_copier_conf") or {}).get("dst_path", ".")
@@ -1163,7 +1169,7 @@ def _globals():
 
     @pass_context
     def user_config_message(context, record, pretend=False, choices=None, mcp_servers=None,
-                            custom_mcp_servers=None) -> list[str]:
+                            custom_mcp_servers=None, skip_tasks=False) -> list[str]:
         """The closing message's lines: what was (or, with --pretend, would be) imported, and the
         variables the cloud environment must define. Under --pretend no task runs, so the lines
         of what is left out are here too; otherwise the task prints them."""
@@ -1174,6 +1180,9 @@ def _globals():
             plan = _cached_plan(context, choices, destination, _template_servers(mcp_servers, custom_mcp_servers))
             lines += [f"Would import {line}" for line in summary_lines(plan["record"])]
             lines += [f"Would leave out {note}" for note in plan["notes"]]
+        elif _operation() == "copy" and skip_tasks:
+            lines += [f"Not imported (--skip-tasks; `copier recopy` without it imports) {line}"
+                      for line in summary_lines(record)]
         elif _operation() == "copy":
             lines += [f"Imported {line}" for line in summary_lines(record)]
         if record.get("variables"):

@@ -138,7 +138,8 @@ def test_an_update_keeps_every_imported_file_and_entry_and_never_reads_the_home(
     assert set(settings["enabledMcpjsonServers"]) >= {"tracker", "chat", "gitlab"}
     servers = json.loads((project / ".mcp.json").read_text())["mcpServers"]
     assert {name: servers[name] for name in servers_before} == servers_before and "fresh" not in servers
-    assert yaml.safe_load((project / ANSWERS_FILE).read_text())["imported_user_config"] == answers_before
+    answers = yaml.safe_load((project / ANSWERS_FILE).read_text())
+    assert answers["imported_user_config"] == answers_before and answers["import_user_config"] == list(KINDS)
     assert (project / "CLAUDE.md").read_text().split("## Imported from a personal setup")[1] == section
     git_save(project, "update")
     assert_no_token(project)

@@ -285,7 +285,8 @@ def test_allow_rules_that_only_do_what_they_spell_are_kept(rule):
 
 def test_ask_and_deny_rules_are_kept_when_well_formed(tmp_path):
     build_file_tree(tmp_path / ".claude", {"settings.json": json.dumps({"permissions": {
-        "ask": ["Bash(git push:*)", "Bash(\n)"], "deny": ["Bash(rm:*)", "Read(./secrets.txt)", "Weird(thing)"]}})})
+        "ask": ["Bash(git push:*)", "Bash(\n)"],
+        "deny": ["Bash(rm:*)", "Read(./secrets.txt)", "Weird(thing)", "Read(./**/.env)"]}})})
     plan = user_config.build_plan(["permissions"], tmp_path / "p", [], locations(tmp_path))
     assert plan["settings"]["permissions"] == {"ask": ["Bash(git push:*)"], "deny": ["Bash(rm:*)", "Read(./secrets.txt)"]}
 
@@ -300,7 +301,7 @@ def test_the_record_passes_its_validator_and_holds_no_value(plan):
 
 
 @pytest.mark.parametrize("value", [[], "x", {"skills": "x"}, {"other": []}, {"skills": ["a\nb"]},
-                                   {"variables": ["lower"]}, {"skills": [1]}])
+                                   {"variables": ["lower"]}, {"skills": [1]}, {"skills": ["x -->"]}])
 def test_the_validator_refuses_what_the_copy_never_records(value):
     assert user_config.record_problem(value) != ""
 
