@@ -85,7 +85,6 @@ SKIPPED_NAMES = {".git", "__pycache__", ".DS_Store", "node_modules"}
 # Where a hook command may name the home's folder: `~/.claude/x`, `$HOME/.claude/x`, `${HOME}/...`.
 HOME_SPELLINGS = ("~/", "$HOME/", "${HOME}/")
 HOOK_PREFIX = '"$CLAUDE_PROJECT_DIR"/.claude/hooks/'
-INTERPRETERS = {"bash", "sh", "python", "python3", "node"}
 
 
 # --- the home -----------------------------------------------------------------------------
@@ -448,7 +447,7 @@ def rewrite_hook_command(command: object, folder: Path, home: Path) -> tuple[str
         return "", None, "cannot be parsed"
     if not words:
         return "", None, "is empty"
-    script_at = 1 if words[0] in INTERPRETERS and len(words) > 1 else 0
+    script_at = 1 if words[0] in rules()["hook_interpreters"] and len(words) > 1 else 0
     tools = set(rules()["cloud_image_tools"])
     script: Path | None = None
     out: list[str] = []

@@ -69,7 +69,8 @@ def test_a_copy_imports_the_setup_without_a_secret_and_without_touching_the_home
     allow = settings["permissions"]["allow"]
     assert {"Bash(make test)", "Read(docs/**)", "WebFetch(domain:docs.python.org)", "mcp__tracker"} <= set(allow)
     assert not {"Bash(*)", "Bash(npx:*)", "Edit(.claude/settings.json)", "Bash(curl https://example.com)"} & set(allow)
-    assert "Bash(git push:*)" in settings["permissions"]["ask"] and "Read(./private/**)" in settings["permissions"]["deny"]
+    assert "Bash(git push:*)" in settings["permissions"]["ask"]
+    assert "Read(./private/**)" in settings["permissions"]["deny"]
 
     # .mcp.json: the user's two servers and this folder's local one, secrets as references.
     servers = json.loads((project / ".mcp.json").read_text())["mcpServers"]
@@ -105,7 +106,7 @@ def test_an_update_keeps_every_imported_file_and_entry_and_never_reads_the_home(
     home, project = person
     copy_at(versions, project, {"import_user_config": list(KINDS)})
     imported = {path.relative_to(project): path.read_bytes() for path in (project / ".claude").rglob("*")
-                if path.is_file() and any(part in path.parts for part in ("release-notes", "frontend", "reviewer.md", "notify.sh"))}
+                if path.is_file() and {"release-notes", "frontend", "reviewer.md", "notify.sh"} & set(path.parts)}
     assert len(imported) == 5
     settings_before = json.loads((project / ".claude" / "settings.json").read_text())
     servers_before = json.loads((project / ".mcp.json").read_text())["mcpServers"]

@@ -57,7 +57,8 @@ def test_the_plan_brings_one_of_each_and_leaves_out_the_rest(plan):
     assert record["plugins"] == ["formatter@team-tools", "marketplace team-tools"]
     targets = {entry["target"] for entry in plan["files"]}
     assert targets == {".claude/skills/release-notes/SKILL.md", ".claude/skills/release-notes/scripts/run.sh",
-                       ".claude/commands/frontend/component.md", ".claude/agents/reviewer.md", ".claude/hooks/notify.sh"}
+                       ".claude/commands/frontend/component.md", ".claude/agents/reviewer.md",
+                       ".claude/hooks/notify.sh"}
     notes = "\n".join(plan["notes"])
     for left_out in ("skills/cloud-environment", "skills/Bad Name", "skills/wrong-name", "release-notes: .env",
                      "notes.txt", "commands/check.md", "commands/no-front.md", "agents/test-fixer.md",
@@ -82,7 +83,8 @@ def test_executable_scripts_stay_executable(plan):
 
 
 def test_invalid_json_in_the_home_is_reported_and_nothing_is_read_from_it(tmp_path):
-    build_file_tree(tmp_path / ".claude", {"settings.json": "{not json", "agents/a.md": "---\nname: a\ndescription: A.\n---\nx\n"})
+    build_file_tree(tmp_path / ".claude", {"settings.json": "{not json",
+                                           "agents/a.md": "---\nname: a\ndescription: A.\n---\nx\n"})
     (tmp_path / ".claude.json").write_text("[1, 2]")
     plan = user_config.build_plan(user_config.KINDS, tmp_path / "p", [], locations(tmp_path))
     assert plan["record"] == {"agents": ["a"]}
@@ -120,7 +122,8 @@ def test_hostile_names_never_become_paths(tmp_path):
 
 def test_symlinks_out_of_the_home_are_not_followed(tmp_path):
     outside = tmp_path / "outside"
-    build_file_tree(outside, {"secret.txt": "private\n", "skill/SKILL.md": "---\nname: linked\ndescription: x\n---\nx\n",
+    build_file_tree(outside, {"secret.txt": "private\n",
+                              "skill/SKILL.md": "---\nname: linked\ndescription: x\n---\nx\n",
                               "agent.md": "---\nname: linked\ndescription: x\n---\nx\n"})
     folder = tmp_path / "home" / ".claude"
     build_file_tree(folder, {"skills/mine/SKILL.md": "---\nname: mine\ndescription: x\n---\nx\n",
@@ -142,7 +145,8 @@ def test_huge_files_are_left_out(tmp_path):
 
 def test_the_repositorys_own_files_and_servers_win(tmp_path, home):
     project = tmp_path / "project"
-    build_file_tree(project, {".claude/agents/reviewer.md": "ours\n", ".mcp.json": json.dumps({"mcpServers": {"chat": {}}})})
+    build_file_tree(project, {".claude/agents/reviewer.md": "ours\n",
+                              ".mcp.json": json.dumps({"mcpServers": {"chat": {}}})})
     plan = user_config.build_plan(user_config.KINDS, project, ["tracker"], locations(home))
     assert "agents" not in plan["record"]
     assert plan["record"]["mcp_servers"] == ["gitlab"]  # tracker: the template's answers; chat: the repository's
@@ -226,7 +230,8 @@ def test_every_literal_secret_becomes_a_reference(entry, expected):
 
 def test_one_secret_is_one_variable_and_two_secrets_two(tmp_path):
     variables = user_config.Variables()
-    first, _ = user_config.secure_server("a", {"command": "x", "env": {"TOKEN": "v1"}, "args": ["--token", "v1"]}, variables)
+    first, _ = user_config.secure_server("a", {"command": "x", "env": {"TOKEN": "v1"}, "args": ["--token", "v1"]},
+                                         variables)
     second, _ = user_config.secure_server("b", {"command": "x", "env": {"TOKEN": "v2"}}, variables)
     assert first["env"]["TOKEN"] == "${TOKEN}" and first["args"][1] == "${TOKEN}"
     assert second["env"]["TOKEN"] == "${TOKEN_2}"
@@ -248,7 +253,8 @@ def test_a_server_that_still_fails_the_templates_checks_is_left_out(tmp_path):
 
 def test_imported_servers_are_approved_and_their_variables_recorded(plan):
     assert plan["settings"]["enabledMcpjsonServers"] == ["tracker", "chat", "gitlab"]
-    assert plan["record"]["variables"] == ["CHAT_ACCESS_TOKEN", "CHAT_TOKEN", "GITLAB_TOKEN", "TRACKER_API_KEY", "TRACKER_TOKEN"]
+    assert plan["record"]["variables"] == ["CHAT_ACCESS_TOKEN", "CHAT_TOKEN", "GITLAB_TOKEN", "TRACKER_API_KEY",
+                                           "TRACKER_TOKEN"]
     text = json.dumps(plan["mcp"])
     assert not any(token in text for token in TOKENS.values())
 
@@ -264,7 +270,8 @@ def test_imported_servers_are_approved_and_their_variables_recorded(plan):
     "Edit(../other/file)", "Bash(npm test\nrm -rf /)", "Bash(ls $(whoami))", "Bash(echo `id`)", "Bash(make; sh)",
     "Bash(make && sh)", "Bash(cat .env)", "Bash(curl https://example.com)", "Bash(wget x)", "Bash(eval x)",
     "Bash(env)", "Bash(xargs rm)", "Bash(find . -delete)", "Bash(uvx ruff)", "Bash(node x.js)", "Bash(bash x.sh)",
-    "Bash(sudo make)", "Bash(FOO=1 make)", "Bash(npm exec foo)", "Bash(npm install left-pad)", "Bash(uv run python x.py)",
+    "Bash(sudo make)", "Bash(FOO=1 make)", "Bash(npm exec foo)", "Bash(npm install left-pad)",
+    "Bash(uv run python x.py)",
     "Bash(npm run *)", "Bash(make test:*)", "Bash(ls /etc)", "Edit", "Read", "WebFetch", "WebFetch(https://x.com)",
     "mcp__unknown", "Skill(deploy)", "Agent(x)", "NotARealTool", "Bash(deploy --token=" + SECRET + ")",
     "Bash(git status)",  # the template's own: its answers decide it
@@ -288,7 +295,8 @@ def test_ask_and_deny_rules_are_kept_when_well_formed(tmp_path):
         "ask": ["Bash(git push:*)", "Bash(\n)"],
         "deny": ["Bash(rm:*)", "Read(./secrets.txt)", "Weird(thing)", "Read(./**/.env)"]}})})
     plan = user_config.build_plan(["permissions"], tmp_path / "p", [], locations(tmp_path))
-    assert plan["settings"]["permissions"] == {"ask": ["Bash(git push:*)"], "deny": ["Bash(rm:*)", "Read(./secrets.txt)"]}
+    assert plan["settings"]["permissions"] == {"ask": ["Bash(git push:*)"],
+                                               "deny": ["Bash(rm:*)", "Read(./secrets.txt)"]}
 
 
 # --- the recorded answer --------------------------------------------------------------------------

@@ -35,7 +35,8 @@ def make_home(home: Path, project: Path) -> Path:
     local-scope MCP server is recorded for. Returns the ~/.claude folder."""
     folder = home / ".claude"
     build_file_tree(folder, {
-        "skills/release-notes/SKILL.md": SKILL.format(name="release-notes", description="Write release notes from the git log."),
+        "skills/release-notes/SKILL.md": SKILL.format(name="release-notes",
+                                                      description="Write release notes from the git log."),
         "skills/release-notes/scripts/run.sh": "#!/usr/bin/env bash\ngit log --oneline | head -20\n",
         "skills/release-notes/.env": f"AWS_KEY={TOKENS['skill']}\n",  # a secrets file: never copied
         "skills/release-notes/notes.txt": f"key {TOKENS['skill']}\n",  # holds a secret: left out
@@ -43,18 +44,21 @@ def make_home(home: Path, project: Path) -> Path:
         "skills/cloud-environment/SKILL.md": SKILL.format(name="cloud-environment", description="Mine."),
         "skills/Bad Name/SKILL.md": SKILL.format(name="Bad Name", description="Hostile name."),
         "skills/wrong-name/SKILL.md": SKILL.format(name="other", description="Name differs."),
-        "commands/frontend/component.md": "---\ndescription: Scaffold a component\n---\nMake a component named $ARGUMENTS.\n",
+        "commands/frontend/component.md": "---\ndescription: Scaffold a component\n---\nMake one named $ARGUMENTS.\n",
         "commands/check.md": "---\ndescription: My own check\n---\nRun everything.\n",  # the template's name
         "commands/no-front.md": "Just text, no frontmatter.\n",
         "agents/reviewer.md": "---\nname: reviewer\ndescription: Reviews diffs for bugs.\n---\nYou review diffs.\n",
         "agents/test-fixer.md": "---\nname: test-fixer\ndescription: Mine.\n---\nFix.\n",
-        "hooks/notify.sh": "#!/usr/bin/env bash\necho \"hook ran: $1\" >>\"${CLAUDE_PROJECT_DIR:-.}/.claude/imported-hook.log\"\n",
+        "hooks/notify.sh": ('#!/usr/bin/env bash\n'
+                            'echo "hook ran: $1" >>"${CLAUDE_PROJECT_DIR:-.}/.claude/imported-hook.log"\n'),
         "settings.json": json.dumps({
             "hooks": {
                 "Stop": [{"hooks": [{"type": "command", "command": "~/.claude/hooks/notify.sh stop", "timeout": 10}]}],
                 "PostToolUse": [
-                    {"matcher": "Write", "hooks": [{"type": "command", "command": "/usr/local/bin/my-formatter --fix"}]},
-                    {"matcher": "Edit", "hooks": [{"type": "command", "command": "$HOME/.claude/hooks/notify.sh edit"}]},
+                    {"matcher": "Write",
+                     "hooks": [{"type": "command", "command": "/usr/local/bin/my-formatter --fix"}]},
+                    {"matcher": "Edit",
+                     "hooks": [{"type": "command", "command": "$HOME/.claude/hooks/notify.sh edit"}]},
                 ],
                 "UserPromptSubmit": [{"hooks": [{"type": "command", "command": "say-hello $(whoami)"}]}],
             },
@@ -64,7 +68,8 @@ def make_home(home: Path, project: Path) -> Path:
                 "local-dev": {"source": {"source": "directory", "path": "/home/me/plugins"}},
             },
             "permissions": {
-                "allow": ["Bash(make test)", "Bash(*)", "Bash(npx:*)", "Read(docs/**)", "WebFetch(domain:docs.python.org)",
+                "allow": ["Bash(make test)", "Bash(*)", "Bash(npx:*)", "Read(docs/**)",
+                          "WebFetch(domain:docs.python.org)",
                           "mcp__tracker", "Edit(.claude/settings.json)", "Bash(curl https://example.com)"],
                 "ask": ["Bash(git push:*)"],
                 "deny": ["Read(./private/**)"],
