@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from plumbum import local
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
@@ -31,6 +32,8 @@ def isolated_copier(tmp_path_factory):
     # and no test should depend on (or read) the machine's own.
     (folder / "claude-home").mkdir()
     patch.setenv("CLAUDE_CONFIG_DIR", str(folder / "claude-home"))
+    # Copier runs tasks with plumbum's copy of the environment, taken when plumbum was imported.
+    patch.setitem(local.env, "CLAUDE_CONFIG_DIR", str(folder / "claude-home"))
     yield
     patch.undo()
 
