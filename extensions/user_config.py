@@ -1132,7 +1132,7 @@ def _cached_plan(context, choices, destination, servers) -> dict:
 
 def _globals():
     @pass_context
-    def user_config_when(context, current=None) -> bool:
+    def user_config_when(context, current=None, mcp_servers=None, custom_mcp_servers=None) -> bool:
         """Ask `import_user_config` on a copy when the home has something to import (or an
         answer was given); on an update, only to keep the recorded answer: the home is not read."""
         if _operation() != "copy":
@@ -1140,7 +1140,8 @@ def _globals():
         if current:
             return True
         destination = (context.get("_copier_conf") or {}).get("dst_path", ".")
-        return bool(_cached_plan(context, KINDS, destination, ())["record"])
+        servers = _template_servers(mcp_servers, custom_mcp_servers)
+        return bool(_cached_plan(context, KINDS, destination, servers)["record"])
 
     @pass_context
     def user_config_help(context, mcp_servers=None, custom_mcp_servers=None) -> str:

@@ -95,6 +95,9 @@ def apply(plan: dict, root: Path, reader) -> list[str]:
     for entry in plan["files"]:
         if problem := write_file(reader, entry, root):
             lines.append(f"{entry['target']} not written: {problem}")
+    for path in (SETTINGS, MCP):
+        if (root / path).is_symlink():
+            return [*lines, f"{path} is a symlink: nothing written to it (add the entries by hand)"]
     if plan["settings"]:
         path = root / SETTINGS
         settings = json.loads(path.read_text(encoding="utf-8"))
@@ -119,7 +122,8 @@ def main(answers_file: str) -> None:
     plan = reader.build_plan(answers.get("import_user_config") or [], Path.cwd(), servers)
     for note in plan["notes"]:
         say(f"left out {note}")
-    if plan["record"] != (answers.get("imported_user_config") or {}):
+    recorded = answers.get("imported_user_config") or {}
+    if any(set(names) - set(recorded.get(kind) or []) for kind, names in plan["record"].items()):
         say("your home folder changed while the copy ran: CLAUDE.md and the answers file list what the "
             "questions saw; check the imported files against them")
     for line in apply(plan, Path.cwd(), reader):

@@ -4,6 +4,7 @@ The reader's own rules are unit-tested in tests/test_user_config.py."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -13,7 +14,8 @@ import jsonschema
 import pytest
 import yaml
 from copier import run_copy
-from helpers import ANSWERS_FILE, assert_no_conflicts, build_file_tree, copy_at, generate, git_save, load_schema, update
+from helpers import (ANSWERS_FILE, ROOT, assert_no_conflicts, build_file_tree, copy_at, generate, git_save, load_schema,
+                     update)
 from user_home import TOKENS, assert_no_token, make_home, tree_hash, use_home
 
 from extensions.user_config import KINDS
@@ -180,3 +182,35 @@ def test_the_question_shows_what_the_home_holds_and_a_dry_run_writes_nothing(tem
     assert ", ".join(VARIABLES) in output
     assert tree_hash(home) == before
     assert not any(token in output + help_text for token in TOKENS.values())
+
+
+def _task():
+    spec = importlib.util.spec_from_file_location("import_task", ROOT / "tasks" / "import_user_config.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_task_adds_only_what_is_not_there_and_never_writes_through_a_link(tmp_path):
+    task = _task()
+    settings = {"permissions": {"allow": ["Bash(make test)"]}, "enabledPlugins": {"x@m": False},
+                "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "true"}]}]}}
+    planned = {"permissions": {"allow": ["Bash(make test)", "Read(docs/**)"], "deny": ["Bash(rm:*)"]},
+               "enabledPlugins": {"x@m": True, "y@m": True},
+               "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "true"}]}]},
+               "enabledMcpjsonServers": ["a"]}
+    notes = task.merge_settings(settings, planned)
+    assert settings["permissions"] == {"allow": ["Bash(make test)", "Read(docs/**)"], "deny": ["Bash(rm:*)"]}
+    assert settings["enabledPlugins"] == {"x@m": False, "y@m": True} and notes == [
+        "enabledPlugins.x@m: the repository's own entry kept"]
+    assert len(settings["hooks"]["Stop"]) == 1 and settings["enabledMcpjsonServers"] == ["a"]
+
+    outside = tmp_path / "outside.json"
+    outside.write_text('{"mcpServers": {}}')
+    root = tmp_path / "project"
+    (root / ".claude").mkdir(parents=True)
+    (root / ".claude" / "settings.json").write_text("{}")
+    (root / ".mcp.json").symlink_to(outside)
+    lines = task.apply({"files": [], "settings": {}, "mcp": {"a": {"type": "stdio", "command": "x"}}}, root,
+                       task._reader())
+    assert outside.read_text() == '{"mcpServers": {}}' and "symlink" in lines[0]
