@@ -91,7 +91,8 @@ HOOK_PREFIX = '"$CLAUDE_PROJECT_DIR"/.claude/hooks/'
 
 
 def home_locations(environ=None) -> dict[str, Path]:
-    """{"folder": the Claude Code folder, "global": the global config file}, as the CLI finds them."""
+    """{"folder": the Claude Code folder, "global": the global config file, "home": HOME}, as the
+    CLI finds them (`environ`: os.environ unless given)."""
     environ = os.environ if environ is None else environ
     home = Path(environ.get("HOME") or Path.home())
     configured = environ.get("CLAUDE_CONFIG_DIR")
@@ -326,7 +327,8 @@ def plan_skills(folder: Path, destination: Path, notes: list[str]) -> tuple[list
         if _taken(destination, f".claude/skills/{name}"):
             notes.append(f"skills/{name}: left out: the repository has its own .claude/skills/{name}")
             continue
-        skill_md = _read_bytes(skill / "SKILL.md", rules()["limits"]["max_file_bytes"])
+        inside = _inside(skill / "SKILL.md", folder)  # checked before it is read: no link is followed out
+        skill_md = _read_bytes(skill / "SKILL.md", rules()["limits"]["max_file_bytes"]) if inside else None
         if skill_md is None or (problem := skill_problem(name, _text(skill_md) or "")):
             notes.append(f"skills/{name}: left out: {problem if skill_md is not None else 'no readable SKILL.md'}")
             continue
@@ -593,10 +595,14 @@ def _reference_url(url: str, prefix: str, variables: Variables) -> str:
     except ValueError:
         return url
     netloc = parts.netloc
-    if password and not secrets.REFERENCE.fullmatch(password):
+    if "@" in netloc:
         user, _, host = netloc.rpartition("@")
-        name, _, _ = user.partition(":")
-        netloc = f"{name}:${{{variables.name_for(password, prefix + '_PASSWORD')}}}@{host}"
+        name, colon, _ = user.partition(":")
+        if name and not secrets.REFERENCE.fullmatch(name) and _secret("", name):  # a token as the user name
+            name = "${" + variables.name_for(name, prefix + "_TOKEN") + "}"
+        if password and not secrets.REFERENCE.fullmatch(password):
+            password = "${" + variables.name_for(password, prefix + "_PASSWORD") + "}"
+        netloc = f"{name}{colon}{password or ''}@{host}"
     query = []
     for item in parts.query.split("&") if parts.query else []:
         key, equals, value = item.partition("=")
@@ -643,6 +649,12 @@ def _reference_args(args: list, prefix: str, variables: Variables) -> list[str]:
                 out.append(f"{key}=${{{variables.name_for(value, key)}}}")
             else:
                 out.append(f"{key}={_reference_string(value, key, prefix, variables)}")
+            continue
+        if (header := re.fullmatch(r"([A-Za-z0-9-]+)( *: *)(.*)", arg)) and secrets.credential_header(header.group(1)):
+            # mcp-remote's --header "Authorization: Bearer x": the header's name stays, its value goes.
+            name, colon, value = header.groups()
+            wanted = f"{prefix}_TOKEN" if name.lower() in ("authorization", "proxy-authorization") else ""
+            out.append(f"{name}{colon}{_reference_string(value, name, prefix, variables, wanted=wanted)}")
             continue
         if (flag := re.fullmatch(r"--?([A-Za-z0-9_-]+)", arg)) and secrets.SECRET_WORDS.search(flag.group(1)):
             flag_wants_value = flag.group(1)
