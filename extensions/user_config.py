@@ -1191,7 +1191,7 @@ def _globals():
             destination = (context.get("_copier_conf") or {}).get("dst_path", ".")
             plan = _cached_plan(context, choices, destination, _template_servers(mcp_servers, custom_mcp_servers))
             lines += [f"Would import {line}" for line in summary_lines(plan["record"])]
-            lines += [f"Would leave out {note}" for note in plan["notes"]]
+            lines += [f"Would not import {note}" for note in plan["notes"]]
         elif _operation() == "copy" and skip_tasks:
             lines += [f"Not imported (--skip-tasks; `copier recopy` without it imports) {line}"
                       for line in summary_lines(record)]

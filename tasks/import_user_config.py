@@ -121,7 +121,7 @@ def main(answers_file: str) -> None:
     servers = reader._template_servers(answers.get("mcp_servers"), answers.get("custom_mcp_servers"))
     plan = reader.build_plan(answers.get("import_user_config") or [], Path.cwd(), servers)
     for note in plan["notes"]:
-        say(f"left out {note}")
+        say(note)
     recorded = answers.get("imported_user_config") or {}
     if any(set(names) - set(recorded.get(kind) or []) for kind, names in plan["record"].items()):
         say("your home folder changed while the copy ran: CLAUDE.md and the answers file list what the "

@@ -86,7 +86,7 @@ def test_a_copy_imports_the_setup_without_a_secret_and_without_touching_the_home
     # The variables: in the closing message, in CLAUDE.md and in the record, never a value.
     assert f"{', '.join(VARIABLES)}" in output
     assert ".mcp.json" in next(line for line in output.splitlines() if "git add" in line)
-    assert "left out skills/release-notes: .env" in output  # the task reports what it left out
+    assert "import: skills/release-notes: .env left out" in output  # the task reports what it left out
     assert "changed while the copy ran" not in output  # the task's plan is the questions' plan
     claude_md = (project / "CLAUDE.md").read_text()
     assert "## Imported from a personal setup" in claude_md and ", ".join(VARIABLES) in claude_md
@@ -178,7 +178,7 @@ def test_the_question_shows_what_the_home_holds_and_a_dry_run_writes_nothing(tem
     assert list(project.iterdir()) == [], "--pretend wrote into the destination"
     assert "Would import skills: release-notes" in output
     assert "Would import mcp_servers: tracker, chat, gitlab" in output
-    assert "Would leave out commands/check.md" in output
+    assert "Would not import commands/check.md: left out" in output
     assert ", ".join(VARIABLES) in output
     assert tree_hash(home) == before
     assert not any(token in output + help_text for token in TOKENS.values())
