@@ -1124,6 +1124,11 @@ def _adopt():
 
 
 def _operation() -> str:
+    """"copy" or "update". A render inside an update's migration (tasks/old_release.py renders the
+    old release again with run_copy, a copy to Copier) is part of the update: Copier gives its
+    tasks and migrations the operation as COPIER_OPERATION, and the home is not read there either."""
+    if os.environ.get("COPIER_OPERATION") == "update":
+        return "update"
     return _adopt().copier_operation()
 
 
@@ -1154,6 +1159,10 @@ def _globals():
         destination = (context.get("_copier_conf") or {}).get("dst_path", ".")
         servers = _template_servers(mcp_servers, custom_mcp_servers)
         return bool(_cached_plan(context, KINDS, destination, servers)["record"])
+
+    @pass_context
+    def user_config_ask(context, current=None, mcp_servers=None, custom_mcp_servers=None) -> bool:
+        return current is None and user_config_when(context, None, mcp_servers, custom_mcp_servers)
 
     @pass_context
     def user_config_help(context, mcp_servers=None, custom_mcp_servers=None) -> str:
@@ -1203,7 +1212,7 @@ def _globals():
         return lines
 
     return {function.__name__: function for function in (
-        user_config_when, user_config_help, imported_default, user_config_message)}
+        user_config_when, user_config_ask, user_config_help, imported_default, user_config_message)}
 
 
 class UserConfig(Extension):

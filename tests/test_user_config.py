@@ -320,6 +320,13 @@ def test_the_validator_refuses_what_the_copy_never_records(value):
     assert user_config.record_problem(value) != ""
 
 
+def test_a_render_inside_an_updates_migration_counts_as_the_update(monkeypatch):
+    """tasks/old_release.py renders the old release with run_copy inside a migration: Copier sets
+    COPIER_OPERATION=update for migrations, and the question neither asks nor reads the home."""
+    monkeypatch.setenv("COPIER_OPERATION", "update")
+    assert user_config._operation() == "update"
+
+
 def test_reading_never_writes_to_the_home(home, tmp_path):
     before = {path: path.stat().st_mtime_ns for path in home.rglob("*")}
     os.chmod(home / ".claude.json", 0o444)
