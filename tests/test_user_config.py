@@ -103,6 +103,18 @@ def test_values_of_the_wrong_type_import_nothing_and_break_nothing(tmp_path, set
     assert plan["record"] == {} and plan["settings"] == {}
 
 
+@pytest.mark.parametrize("config", [
+    {"mcpServers": ["x"]}, {"mcpServers": {"a": "x"}}, {"mcpServers": {"a": {"command": ["x"]}}},
+    {"mcpServers": {"a": {"command": "x", "env": ["A"]}}}, {"mcpServers": {"a": {"command": "x", "args": "y"}}},
+    {"mcpServers": {"a": {"type": "http"}}}, {"mcpServers": {"a": {"type": 3, "url": "https://x.example.com"}}},
+    {"projects": []}, {"projects": {"/p": "x"}}, {"projects": {"/p": {"mcpServers": 3}}},
+])
+def test_a_global_config_of_the_wrong_shape_imports_nothing(tmp_path, config):
+    (tmp_path / ".claude.json").write_text(json.dumps(config))
+    plan = user_config.build_plan(["mcp_servers"], "/p", [], locations(tmp_path))
+    assert plan["mcp"] == {} and plan["record"] == {}
+
+
 def test_hostile_names_never_become_paths(tmp_path):
     folder = tmp_path / ".claude"
     skill = "---\nname: {0}\ndescription: x\n---\nx\n"
