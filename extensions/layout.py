@@ -138,6 +138,11 @@ def written_paths(context) -> list[str]:
             named = claude_md_path(context)
         if on and named not in paths:
             paths.append(named)
+    # The import (tasks/import_user_config.py) writes .mcp.json when it brings servers, for
+    # answers that do not make the template write one.
+    imported = context.get("imported_user_config")
+    if isinstance(imported, dict) and imported.get("mcp_servers") and ".mcp.json" not in paths:
+        paths.append(".mcp.json")
     paths.append(PurePath(context["_copier_conf"]["answers_file"]).as_posix())
     return paths
 

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from plumbum import local
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
@@ -27,6 +28,12 @@ def isolated_copier(tmp_path_factory):
     patch.setenv("COPIER_CACHE_DIR", str(folder / "cache"))
     # The old releases an update renders again (tasks/old_release.py), shared by the session.
     patch.setenv("COPIER_CLAUDE_CLOUD_RENDER_CACHE", str(folder / "old-releases"))
+    # An empty Claude Code home: a copy reads the person's ~/.claude for import_user_config,
+    # and no test should depend on (or read) the machine's own.
+    (folder / "claude-home").mkdir()
+    patch.setenv("CLAUDE_CONFIG_DIR", str(folder / "claude-home"))
+    # Copier runs tasks with plumbum's copy of the environment, taken when plumbum was imported.
+    patch.setitem(local.env, "CLAUDE_CONFIG_DIR", str(folder / "claude-home"))
     yield
     patch.undo()
 

@@ -1,0 +1,127 @@
+"""A person's Claude Code home for the import_user_config tests: ~/.claude and ~/.claude.json
+with one of everything the import brings, and literal secrets where people leave them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from helpers import build_file_tree
+from plumbum import local
+
+# Literal secrets of the home: none may reach any file of a copy.
+TOKENS = {
+    "env": "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+    "arg": "sk-" + "live9Zq8Wx7Vc6Bn5Mm4Ll3Kk2Jj1Hh0Gg",
+    "header": "xoxb-" + "112233445566-aAbBcCdDeEfFgGhH",
+    "query": "Zk3Qm9Xr7Tp2Wv5Ys8Ua1Hb4Nc6Jd0Le",
+    "local": "glpat-" + "Qw3rTy8UiOp2AsDf5GhJ",
+    "skill": "AKIA" + "ABCDEFGHIJKLMNOP",
+}
+
+SKILL = """\
+---
+name: {name}
+description: {description}
+---
+Run `scripts/run.sh` and read the result.
+"""
+
+
+def make_home(home: Path, project: Path) -> Path:
+    """Write the home under `home` (HOME for the test); `project` is the destination path the
+    local-scope MCP server is recorded for. Returns the ~/.claude folder."""
+    folder = home / ".claude"
+    build_file_tree(folder, {
+        "skills/release-notes/SKILL.md": SKILL.format(name="release-notes",
+                                                      description="Write release notes from the git log."),
+        "skills/release-notes/scripts/run.sh": "#!/usr/bin/env bash\ngit log --oneline | head -20\n",
+        "skills/release-notes/.env": f"AWS_KEY={TOKENS['skill']}\n",  # a secrets file: never copied
+        "skills/release-notes/notes.txt": f"key {TOKENS['skill']}\n",  # holds a secret: left out
+        # The template ships this one: its own stays.
+        "skills/cloud-environment/SKILL.md": SKILL.format(name="cloud-environment", description="Mine."),
+        "skills/Bad Name/SKILL.md": SKILL.format(name="Bad Name", description="Hostile name."),
+        "skills/wrong-name/SKILL.md": SKILL.format(name="other", description="Name differs."),
+        "commands/frontend/component.md": "---\ndescription: Scaffold a component\n---\nMake one named $ARGUMENTS.\n",
+        "commands/check.md": "---\ndescription: My own check\n---\nRun everything.\n",  # the template's name
+        "commands/no-front.md": "Just text, no frontmatter.\n",
+        "agents/reviewer.md": "---\nname: reviewer\ndescription: Reviews diffs for bugs.\n---\nYou review diffs.\n",
+        "agents/test-fixer.md": "---\nname: test-fixer\ndescription: Mine.\n---\nFix.\n",
+        "hooks/notify.sh": ('#!/usr/bin/env bash\n'
+                            'echo "hook ran: $1" >>"${CLAUDE_PROJECT_DIR:-.}/.claude/imported-hook.log"\n'),
+        "settings.json": json.dumps({
+            "hooks": {
+                "Stop": [{"hooks": [{"type": "command", "command": "~/.claude/hooks/notify.sh stop", "timeout": 10}]}],
+                "PostToolUse": [
+                    {"matcher": "Write",
+                     "hooks": [{"type": "command", "command": "/usr/local/bin/my-formatter --fix"}]},
+                    {"matcher": "Edit",
+                     "hooks": [{"type": "command", "command": "$HOME/.claude/hooks/notify.sh edit"}]},
+                ],
+                "UserPromptSubmit": [{"hooks": [{"type": "command", "command": "say-hello $(whoami)"}]}],
+            },
+            "enabledPlugins": {"formatter@team-tools": True, "bad id": True},
+            "extraKnownMarketplaces": {
+                "team-tools": {"source": {"source": "github", "repo": "example-org/claude-plugins"}},
+                "local-dev": {"source": {"source": "directory", "path": "/home/me/plugins"}},
+            },
+            "permissions": {
+                "allow": ["Bash(make test)", "Bash(*)", "Bash(npx:*)", "Read(docs/**)",
+                          "WebFetch(domain:docs.python.org)",
+                          "mcp__tracker", "Edit(.claude/settings.json)", "Bash(curl https://example.com)"],
+                "ask": ["Bash(git push:*)"],
+                "deny": ["Read(./private/**)"],
+            },
+        }, indent=2),
+    })
+    (folder / "hooks" / "notify.sh").chmod(0o755)
+    (folder / "skills" / "release-notes" / "scripts" / "run.sh").chmod(0o755)
+    (home / ".claude.json").write_text(json.dumps({
+        "numStartups": 3,
+        "mcpServers": {
+            "tracker": {"command": "npx", "args": ["-y", "tracker-mcp@1.2.0", "--api-key", TOKENS["arg"]],
+                        "env": {"TRACKER_TOKEN": TOKENS["env"]}},
+            "chat": {"type": "http", "url": f"https://chat.example.com/mcp?team=core&access_token={TOKENS['query']}",
+                     "headers": {"Authorization": f"Bearer {TOKENS['header']}"}},
+        },
+        "projects": {
+            str(project): {"mcpServers": {"gitlab": {"command": "npx", "args": ["-y", "gitlab-mcp@2.0.0"],
+                                                     "env": {"GITLAB_TOKEN": TOKENS["local"]}}}},
+            "/somewhere/else": {"mcpServers": {"other": {"command": "other-mcp"}}},
+        },
+    }, indent=2))
+    return folder
+
+
+def tree_hash(root: Path) -> str:
+    """A hash of every path, mode and content under `root`: the home must not change."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(oct(path.lstat().st_mode).encode())
+        if path.is_file() and not path.is_symlink():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def assert_no_token(root: Path) -> None:
+    """No literal secret of the home anywhere under `root` (every file, .git included)."""
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            for where, token in TOKENS.items():
+                assert token.encode() not in data, f"the {where} token is in {path}"
+
+
+def use_home(monkeypatch, home: Path, config_dir: Path | None = None) -> None:
+    """HOME (and CLAUDE_CONFIG_DIR, or none) for this test, in the environment Copier renders in
+    and in the one it runs tasks with: plumbum's copy of it, taken when plumbum was imported."""
+    for environment in (os.environ, local.env):
+        monkeypatch.setitem(environment, "HOME", str(home))
+        if config_dir is None:
+            if environment.get("CLAUDE_CONFIG_DIR") is not None:
+                monkeypatch.delitem(environment, "CLAUDE_CONFIG_DIR")
+        else:
+            monkeypatch.setitem(environment, "CLAUDE_CONFIG_DIR", str(config_dir))
