@@ -168,6 +168,7 @@ def test_the_setup_script_logs_a_missing_runner_and_still_exits_0(setup_script_p
     env["PATH"] = f"{cloud.bin}:/usr/bin:/bin"  # no npx, no uvx
     (cloud.bin / "npx").write_text("#!/bin/sh\nexit 3\n")
     (cloud.bin / "npx").chmod(0o755)
+    (cloud.bin / "uvx").unlink()  # the session's stubs have one
     ran = subprocess.run([str(setup)], env=env, capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0
     text = log.read_text()
