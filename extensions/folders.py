@@ -158,7 +158,7 @@ def folders_default(destination, stacks, tools, read: dict | None = None) -> lis
     for entry in entries:
         # The registries the repository declares for the folder, when they are not the
         # catalogue's: recorded, so an update renders the same hosts without reading again.
-        tool_hosts = catalogue.stacks()[entry["stack"]]["tools"][entry["tool"]].get("hosts", [])
+        tool_hosts = list(catalogue.stacks()[entry["stack"]]["tools"][entry["tool"]].get("hosts", ()))
         declared = hosts.install_hosts(str(destination), entry["path"], entry["stack"], tool_hosts)[:MAX_HOSTS]
         if declared != tool_hosts:
             entry["hosts"] = declared
