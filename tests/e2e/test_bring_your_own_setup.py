@@ -5,8 +5,9 @@ marketplace, and two user MCP servers (plus a local-scope one) with literal toke
 copy imports all of it. Then, in a simulated cloud environment: the setup script installs
 the plugin with the real CLI and fetches the MCP packages; the session bootstrap runs; the
 engine's doctor is clean once the environment defines the variables the copy named; the real
-CLI accepts the settings (`claude doctor`), lists the imported skill and command and the
-plugin's skill, starts the stdio servers, and runs the imported hook. No token is anywhere in
+CLI accepts the settings (`claude doctor`), lists the imported skill, command and agent and the
+plugin's skill, starts the stdio servers, and runs the imported hook (its command rewritten to
+"$CLAUDE_PROJECT_DIR"/.claude/hooks/notify.sh). No token is anywhere in
 the project, before or after the session.
 """
 
@@ -89,8 +90,11 @@ def test_a_personal_setup_imports_into_a_project_the_real_cli_accepts(claude, cl
         result = cli.print_mode(binary, project, {**client_env, "ANTHROPIC_BASE_URL": api.url})
     assert result.returncode == 0, result.stderr
     first = request_text(script.main_requests()[0])
-    for name in ("release-notes", "component", "greet"):  # a skill, a command, the plugin's skill
-        assert name in first, f"{version} does not list {name}"
+    for name, description in (("release-notes", "Write release notes from the git log."),  # a skill
+                              ("component", "Scaffold a component"),  # a command, from a subfolder
+                              ("reviewer", "Reviews diffs for bugs."),  # an agent
+                              ("greet", "Greets the user.")):  # the plugin's skill
+        assert name in first and description in first, f"{version} does not list {name}"
     for name in ("tracker", "gitlab"):  # the stdio servers started (stubbed) with the variables
         assert f"mcp__{name}__ping" in first, f"{version}: imported server {name} shows no tools"
     hook_log = project / ".claude" / "imported-hook.log"
