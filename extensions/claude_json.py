@@ -238,10 +238,14 @@ def claude_settings(
     return settings
 
 
-def template_owned_rules() -> set[str]:
-    """Every permission rule any answer can make the template write."""
-    return (set(BASE_ALLOW) | set(EVERYDAY_GIT) | set(DENY) | set(all_stack_rules()) | set(catalogue.all_allow_rules())
-            | set(RETIRED_RULES) | set(catalogue.load().get("retired_allow", ())))
+def template_owned_rules(kind: str | None = None) -> set[str]:
+    """Every permission rule any answer can make the template write in the list `kind`
+    (allow, deny or ask), or in any list. A rule is the template's in the list it writes it
+    in: a team's deny of a command the template allows stays the team's."""
+    retired = set(RETIRED_RULES) | set(catalogue.load().get("retired_allow", ()))
+    allow = set(BASE_ALLOW) | set(EVERYDAY_GIT) | set(all_stack_rules()) | set(catalogue.all_allow_rules())
+    owned = {"allow": allow | retired, "deny": set(DENY) | retired, "ask": set()}
+    return owned[kind] if kind else owned["allow"] | owned["deny"]
 
 
 def template_commands() -> set[str]:

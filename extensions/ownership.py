@@ -9,8 +9,9 @@ The one place that decides it, for both times the template meets a file it wrote
 
 For a set of answers, the template owns:
 
-- a permission rule (allow, deny, ask) that the template writes for some answers
-  (claude_json.template_owned_rules()): the same string is the same rule, whoever added it;
+- a permission rule that the template writes, for some answers, in that list (allow or deny;
+  claude_json.template_owned_rules(kind)): the same string in the same list is the same rule,
+  whoever added it; a team's deny (or ask) of a command the template allows is the team's;
 - a hook group that runs a command the template registers, compared exactly: the bootstrap,
   the guard hook, or a starter hook's script (claude_json.template_commands()). A team's hook anchored the
   same way, `"${CLAUDE_PROJECT_DIR:-.}"/.claude/hooks/team-lint.sh`, is the team's, and so
@@ -77,7 +78,7 @@ class Owned:
     rule or hook that a release removes is not mistaken for the team's and kept."""
 
     def __init__(self, answers: Mapping, old: Mapping | None = None):
-        self.rules = set(_claude_json.template_owned_rules()) | old_rules(old)
+        self.rules = {kind: _claude_json.template_owned_rules(kind) | old_rules(old, kind) for kind in RULE_LISTS}
         self.commands = set(_claude_json.template_commands()) | old_commands(old)
         self.env = set(answers.get("env_vars") or {})
         self.servers = set(answers.get("mcp_servers") or []) | set(answers.get("custom_mcp_servers") or {})
@@ -86,8 +87,8 @@ class Owned:
         profile = _claude_json.PROFILES.get(answers.get("permission_profile"))
         self.sandbox = bool(profile and profile[3]) or (old or {}).get("sandbox") == _claude_json.SANDBOX
 
-    def rule(self, rule: object) -> bool:
-        return isinstance(rule, str) and rule in self.rules
+    def rule(self, rule: object, kind: str) -> bool:
+        return isinstance(rule, str) and rule in self.rules[kind]
 
     def sandbox_block(self, value: object) -> bool:
         return self.sandbox and value == _claude_json.SANDBOX
@@ -107,12 +108,12 @@ class Owned:
         )
 
 
-def old_rules(old: Mapping | None) -> set[str]:
-    """Every permission rule of a settings.json document."""
+def old_rules(old: Mapping | None, kind: str | None = None) -> set[str]:
+    """Every permission rule of a settings.json document's list `kind`, or of all its lists."""
     permissions = old.get("permissions") if isinstance(old, Mapping) else None
     if not isinstance(permissions, Mapping):
         return set()
-    return {rule for name in RULE_LISTS if isinstance(permissions.get(name), list)
+    return {rule for name in ((kind,) if kind else RULE_LISTS) if isinstance(permissions.get(name), list)
             for rule in permissions[name] if isinstance(rule, str)}
 
 
@@ -149,7 +150,7 @@ def split_settings(document: Mapping, answers: Mapping, old: Mapping | None = No
             template[key], team[key] = {}, {}
             for name, item in value.items():
                 if name in RULE_LISTS and isinstance(item, list):
-                    template[key][name], team[key][name] = _split(item, owned.rule)
+                    template[key][name], team[key][name] = _split(item, lambda rule, kind=name: owned.rule(rule, kind))
                 elif name in TEMPLATE_PERMISSION_KEYS:
                     template[key][name] = item
                 else:

@@ -949,7 +949,7 @@ def allow_refusal(rule: object, servers: set[str] | frozenset = frozenset()) -> 
     run nothing (data/user_config.yml). The template's own rules are its answers' business."""
     if problem := rule_shape_problem(rule):
         return problem
-    if rule in claude_json.template_owned_rules():
+    if rule in claude_json.template_owned_rules("allow"):
         return "is one of the template's own rules: the answers decide it"
     if server := MCP_RULE.fullmatch(rule):
         return "" if server["server"] in servers else "names an MCP server this import does not bring"
@@ -983,9 +983,11 @@ def plan_permissions(settings: dict, servers: set[str], notes: list[str]) -> dic
             notes.append(f"permissions.{kind}: not a list; none imported")
             continue
         for rule in listed[: rules()["limits"]["max_items"]]:
+            # A deny or ask rule is kept unless the template writes it in that list itself (its
+            # deny rules are in every profile): a deny of a command the template allows is kept.
             problem = allow_refusal(rule, servers) if kind == "allow" else rule_shape_problem(rule) or (
-                "is one of the template's own rules: the answers decide it"
-                if rule in claude_json.template_owned_rules() else "")
+                "is already the template's own, in every profile"
+                if rule in claude_json.template_owned_rules(kind) else "")
             if problem:
                 notes.append(f"permissions.{kind}: {_safe(rule)} left out: it {problem}")
             elif rule not in kept.get(kind, []):

@@ -266,3 +266,22 @@ def test_a_copy_over_its_own_result_changes_nothing():
     once = fold_mcp(ours_mcp, theirs_mcp, BROAD)
     assert fold_mcp(ours_mcp, once, BROAD) == once
     assert list(once["mcpServers"]) == ["team-tool", "github", "docs"], "the file's order is kept, new servers after"
+
+
+def test_a_rule_is_the_templates_only_in_the_list_the_template_writes_it_in():
+    """A team that denies (or asks before) a command the template allows keeps that rule:
+    the same string in another list is another rule."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ownership_lists", Path(__file__).parent.parent / "extensions" / "ownership.py")
+    ownership = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ownership)
+    document = {"permissions": {"allow": ["Bash(git add:*)", "Bash(make docs)"],
+                                "deny": ["Bash(git add:*)", "Read(./**/.env)"],
+                                "ask": ["Bash(git commit:*)"]}}
+    template, team = ownership.split_settings(document, {"permission_profile": "standard"})
+    assert template["permissions"] == {"allow": ["Bash(git add:*)"], "deny": ["Read(./**/.env)"], "ask": []}
+    assert team["permissions"] == {"allow": ["Bash(make docs)"], "deny": ["Bash(git add:*)"],
+                                   "ask": ["Bash(git commit:*)"]}
+    joined = ownership.join_settings(template, team)
+    assert joined["permissions"]["deny"] == ["Read(./**/.env)", "Bash(git add:*)"]

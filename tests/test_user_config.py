@@ -311,10 +311,12 @@ def test_allow_rules_that_only_do_what_they_spell_are_kept(rule):
 def test_ask_and_deny_rules_are_kept_when_well_formed(tmp_path):
     build_file_tree(tmp_path / ".claude", {"settings.json": json.dumps({"permissions": {
         "ask": ["Bash(git push:*)", "Bash(\n)"],
-        "deny": ["Bash(rm:*)", "Read(./secrets.txt)", "Weird(thing)", "Read(./**/.env)"]}})})
+        "deny": ["Bash(rm:*)", "Read(./secrets.txt)", "Weird(thing)", "Read(./**/.env)", "Bash(git add:*)"]}})})
     plan = user_config.build_plan(["permissions"], tmp_path / "p", [], locations(tmp_path))
+    # Read(./**/.env) is the template's own deny, in every profile; Bash(git add:*), which the
+    # template allows under standard, is a deny of the person's own, and kept.
     assert plan["settings"]["permissions"] == {"ask": ["Bash(git push:*)"],
-                                               "deny": ["Bash(rm:*)", "Read(./secrets.txt)"]}
+                                               "deny": ["Bash(rm:*)", "Read(./secrets.txt)", "Bash(git add:*)"]}
 
 
 # --- the recorded answer --------------------------------------------------------------------------
