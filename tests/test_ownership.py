@@ -103,7 +103,9 @@ OWNERSHIP = [
     ("stack rule, stack not chosen", "settings", "item", ("permissions", "allow"), "Bash(uv run pytest)", NARROW,
      "template"),
     ("deny rule", "settings", "item", ("permissions", "deny"), "Read(./**/.env)", NARROW, "template"),
-    ("template rule in ask", "settings", "item", ("permissions", "ask"), "Bash(git add:*)", NARROW, "template"),
+    # A rule is the template's in the list it writes it in: the same string in ask is the team's.
+    ("template allow rule in ask", "settings", "item", ("permissions", "ask"), "Bash(git add:*)", NARROW, "team"),
+    ("template allow rule in deny", "settings", "item", ("permissions", "deny"), "Bash(git add:*)", BROAD, "team"),
     ("team rule in ask", "settings", "item", ("permissions", "ask"), "Bash(rm:*)", BROAD, "team"),
     ("env var the answers set", "settings", "value", ("env", "LOG_LEVEL"), "trace", BROAD, "template"),
     ("env var the answers do not set", "settings", "value", ("env", "LOG_LEVEL"), "trace", NARROW, "team"),
