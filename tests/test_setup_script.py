@@ -169,8 +169,8 @@ def test_a_failed_item_is_printed_with_its_command_counted_and_retried_next_time
     assert "skipped (its marketplace was not added): plugin:lint@acme" in out
     assert "claude plugin install lint@acme" not in cloud.calls()
     assert "ok: mcp:fetch" in out, "the other items still ran"
-    assert "demo: 3 item(s) failed; the next setup run retries them" in out
-    assert out.splitlines()[-1] == "copier-claude-cloud setup: done: 1 checkout(s), 3 failure(s)"
+    assert "demo: 3 item(s) failed; the next setup run retries them" in out, out
+    assert out.splitlines()[-1] == "copier-claude-cloud setup: done: 1 checkout(s), 3 failure(s)", out
     cloud.stub_log.write_text("")
     cloud.paste_and_run()
     assert cloud.calls() == expected_calls(cloud), "a run with failures is not stamped"
