@@ -305,3 +305,83 @@ def test_config_reader_survives_unreadable_files(tmp_path):
     (tmp_path / ".claude" / "settings.json").write_text("[]")
     got = records(tmp_path)
     assert [record[0] for record in got] == ["problem", "problem"]
+
+
+# --- hostile configuration (an attacker's review, 0.9.0) ---------------------------------
+
+def test_a_hostile_mcp_url_host_runs_nothing_in_the_doctor(project, tmp_path):
+    project_dir = project({"custom_mcp_servers": {"ok": {"type": "http", "url": "https://ok.example.com/mcp"}}})
+    mcp_json = project_dir / ".mcp.json"
+    document = json.loads(mcp_json.read_text())
+    document["mcpServers"]["h"] = {"type": "http", "url": "https://`touch PWNED`.example/mcp"}
+    document["mcpServers"]["s"] = {"type": "http", "url": "https://$(touch PWNED2).example/mcp"}
+    mcp_json.write_text(json.dumps(document))
+    session = CloudSession(project_dir, tmp_path / "session")
+    with FakeProxy(refused=set()) as proxy:
+        doctor = session.run("--doctor", **proxy.environment())
+    assert not (project_dir / "PWNED").exists() and not (project_dir / "pwned").exists()
+    assert not (project_dir / "PWNED2").exists() and not (project_dir / "pwned2").exists()
+    assert "`touch" not in "".join(proxy.requests) and "host ok.example.com: reachable" in doctor.stdout
+    assert "mcp h: http https://`touch PWNED`.example/mcp: NOT READY: its URL's host is not a plain host name" in doctor.stdout
+    assert "mcp s: http https://$(touch PWNED2).example/mcp: ready (a local or templated URL, not probed)" in doctor.stdout
+
+
+@pytest.mark.parametrize("args, why", [
+    (["--python", "./evil.sh", "mcp-foo"], "--python './evil.sh' is not a Python version"),
+    (["--with", "./localpkg", "mcp-foo"], "--with './localpkg' is not a registry package"),
+    (["--with=git+https://example.com/x.git", "mcp-foo"], "is not a registry package"),
+    (["--index-url", "http://evil.example/simple", "mcp-foo"], "it uses --index-url"),
+    (["--from", "./local", "x"], "is not a registry package"),
+])
+def test_uvx_options_that_reach_local_files_or_other_indexes_are_not_fetched(tmp_path, args, why):
+    (tmp_path / ".mcp.json").write_text(json.dumps({"mcpServers": {"u": {"command": "uvx", "args": args}}}))
+    got = records(tmp_path)
+    assert not [record for record in got if record[0] in ("fetch", "cached")], got
+    assert any(record[0] == "unfetched" and why in record[2] for record in got), got
+
+
+def test_names_and_sources_that_would_read_as_options_never_reach_the_cli(tmp_path):
+    build_file_tree(tmp_path, {".mcp.json": json.dumps({"mcpServers": {
+        "": {"command": "npx", "args": ["-y", "x"]}, "-x": {"command": "npx", "args": ["-y", "x"]},
+        "t": {"type": [], "url": "x"}}}),
+        ".claude/settings.json": json.dumps({
+            "extraKnownMarketplaces": {"a": {"source": {"source": "github", "repo": "--help"}},
+                                       "b": {"source": {"source": {"x": 1}}},
+                                       "-d": {"source": {"source": "github", "repo": "o/r"}}},
+            "enabledPlugins": {"--scope=project": True, "ok@a": True}})})
+    got = records(tmp_path)
+    assert [record for record in got if record[0] in ("mcp", "marketplace", "fetch")] == []
+    assert [record for record in got if record[0] == "plugin"] == [["plugin", "ok@a"]]
+    assert all(not field.startswith("-") for record in got if record[0] != "problem" for field in record[1:])
+
+
+def test_a_config_the_reader_cannot_read_is_a_doctor_finding_not_all_clear(project, tmp_path):
+    project_dir = project({"mcp_servers": ["sequential-thinking"]})
+    (project_dir / ".mcp.json").write_text("[" * 100000)
+    session = CloudSession(project_dir, tmp_path / "session")
+    doctor = session.run("--doctor")
+    assert doctor.returncode == 1 and "doctor: all clear" not in doctor.stdout
+    assert "config: .mcp.json cannot be read" in doctor.stdout
+
+
+def test_the_doctor_speaks_when_there_is_nothing_to_install(project, tmp_path):
+    project_dir = project({})
+    (project_dir / ".mcp.json").unlink(missing_ok=True)
+    (project_dir / ".claude" / "scripts" / "cloud-init.steps").write_text("# nothing\n")
+    doctor = CloudSession(project_dir, tmp_path / "session").run("--doctor")
+    assert doctor.stdout.splitlines()[-1] == "doctor: all clear", doctor.stdout
+
+
+def test_hostile_proxy_values_never_add_to_the_jvm_files(project, tmp_path):
+    project_dir = project({"stacks": ["java"], "java_tool": "gradle"}, {"build.gradle": ""})
+    session = CloudSession(project_dir, tmp_path / "session")
+    hostile = {"HTTPS_PROXY": "http://us%0aorg.gradle.jvmargs%3d-javaagent%3aevil.jar:pw@proxy.internal:3128",
+               "NO_PROXY": "localhost,</nonProxyHosts></proxy></proxies><mirrors><mirror><url>https://evil.example/m2</url>"}
+    session.start(**hostile)
+    settings = (session.home / ".m2" / "settings.xml").read_text()
+    assert "<mirror>" not in settings and "evil.example" not in settings and "<username>" not in settings
+    assert not (session.home / ".gradle" / "gradle.properties").exists()
+    # The doctor reads; it writes neither file.
+    (session.home / ".m2" / "settings.xml").unlink()
+    session.run("--doctor", HTTPS_PROXY="http://proxy.internal:3128")
+    assert not (session.home / ".m2" / "settings.xml").exists()

@@ -52,16 +52,22 @@ UVX_VALUE_OPTIONS = {"--from", "--with", "--with-editable", "--with-requirements
                      "-f", "--constraints", "--overrides", "--refresh-package", "--prerelease", "--resolution",
                      "--exclude-newer", "--cache-dir", "--directory", "--project", "--config-file",
                      "--index-strategy", "--keyring-provider", "--python-platform", "--env-file"}
-# uvx options that change what is installed, so the fetch must repeat them.
-UVX_KEPT = {"--from", "--with", "--python", "-p", "--index", "--default-index", "--index-url", "-i",
-            "--extra-index-url", "--prerelease", "--resolution", "--exclude-newer"}
+# uvx options the fetch repeats, each with the values it takes. Any other option that
+# changes what is installed (an index URL, a local path, a git source) is not fetched ahead:
+# `--python ./x` or `--with ./pkg` would run or build the repository's own files.
+UVX_KEPT = {"--from", "--with", "--python", "-p"}
+PYTHON_REQUEST = re.compile(r"(cpython|pypy|python)?[-@]?[0-9]+(\.[0-9]+){0,2}t?", re.IGNORECASE)
 
 records: list[list[str]] = []
 
 
 def emit(*fields: str):
+    """One record. A field that is empty (bash's `read` would shift the next one into its
+    place) or holds a control character leaves the record out, with a `problem` record."""
     if any(CONTROL.search(field) for field in fields):
         records.append(["problem", f"{fields[0]} {fields[1]!r}: a value holds a control character; left out"[:300]])
+    elif not all(fields):
+        records.append(["problem", f"{fields[0]} {fields[1]!r}: a value is empty; left out"[:300]])
     else:
         records.append(list(fields))
 
@@ -71,7 +77,7 @@ def load(path: Path, label: str) -> dict:
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RecursionError) as error:
         emit("problem", f"{label} cannot be read: {error}"[:300])
         return {}
     if not isinstance(data, dict):
@@ -81,15 +87,16 @@ def load(path: Path, label: str) -> dict:
 
 
 def strings(value: object):
-    """Every string inside a JSON value."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings(item)
+    """Every string inside a JSON value (without recursion: the file may nest deeply)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            pending.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            pending.extend(reversed(item))
 
 
 def references(value: object, where: str, defined: set[str], seen: set[str]):
@@ -101,12 +108,20 @@ def references(value: object, where: str, defined: set[str], seen: set[str]):
                 emit("var", name, where)
 
 
+HOST = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
+# Names that go to the CLI as arguments: never an option (a leading -), never a space.
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+PLUGIN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*@[A-Za-z0-9_][A-Za-z0-9._-]*")
+
+
 def url_host(url: str) -> str:
+    """The host of a URL, when it is a plain host name (urlsplit keeps backticks, spaces and
+    `$` in one, and a host goes to a shell's curl); else ""."""
     try:
         host = urlsplit(url).hostname or ""
     except ValueError:
         return ""
-    return "" if "$" in host or host in {"localhost", "127.0.0.1", "::1"} else host
+    return host if HOST.fullmatch(host) and host not in {"localhost", "127.0.0.1"} else ""
 
 
 def npx_fetch(args: list[str]) -> tuple[list[str], str]:
@@ -140,18 +155,20 @@ def uvx_fetch(args: list[str]) -> tuple[list[str], str]:
     while index < len(args):
         word = args[index]
         name, has_value, value = word.partition("=")
-        if word.startswith("--") and has_value and name in UVX_VALUE_OPTIONS:
+        if word in UVX_VALUE_OPTIONS or (word.startswith("--") and has_value and name in UVX_VALUE_OPTIONS):
+            if not has_value or not word.startswith("--"):
+                name, value = word, args[index + 1] if index + 1 < len(args) else ""
+                index += 1
+            if name not in UVX_KEPT:
+                return [], f"it uses {name}, which the fetch does not repeat"
             if name == "--from":
                 source = value
-            elif name in UVX_KEPT:
+            elif name in {"--python", "-p"} and not PYTHON_REQUEST.fullmatch(value):
+                return [], f"{name} {value!r} is not a Python version"
+            elif name == "--with" and not PYPI_SPEC.fullmatch(value):
+                return [], f"--with {value!r} is not a registry package"
+            else:
                 kept += [name, value]
-        elif word in UVX_VALUE_OPTIONS:
-            value = args[index + 1] if index + 1 < len(args) else ""
-            if word == "--from":
-                source = value
-            elif word in UVX_KEPT:
-                kept += [word, value]
-            index += 1
         elif not word.startswith("-"):
             if not source:
                 # `uvx tool@1.2.3` runs that version; --from takes the requirement form.
@@ -176,7 +193,13 @@ def mcp_records(document: dict):
         if not isinstance(entry, dict):
             emit("problem", f".mcp.json: server {name!r} is not an object")
             continue
+        if not PLAIN_NAME.fullmatch(name):
+            emit("problem", f".mcp.json: server {name[:60]!r} is not a plain name (letters, digits, - and _)")
+            continue
         kind = entry.get("type", "stdio")
+        if not isinstance(kind, str):
+            emit("problem", f".mcp.json: server {name!r} has a type that is not a string")
+            continue
         if kind in {"http", "sse", "ws", "streamable-http"}:
             url = entry.get("url") if isinstance(entry.get("url"), str) else ""
             emit("mcp", name, "http", url)
@@ -223,6 +246,8 @@ def marketplace_source(source: dict, project: Path) -> tuple[str, str]:
     and why there is none). A relative folder or file is taken from the project's folder and
     made absolute: the CLI would read `plugins/market` as a GitHub owner/repo."""
     kind = source.get("source")
+    if not isinstance(kind, str):
+        return "", "its source type is not a string"
     if kind in NO_CLI_FORM:
         return "", f"{NO_CLI_FORM[kind]} has no `claude plugin marketplace add` form"
     if kind in {"github", "git"} and source.get("path"):
@@ -235,17 +260,22 @@ def marketplace_source(source: dict, project: Path) -> tuple[str, str]:
     value = source.get(field)
     if not isinstance(value, str) or not value:
         return "", f"its {kind} source names no {field}"
+    if value.startswith("-") or "\0" in value:
+        return "", f"its {field} {value[:40]!r} is not a plain argument (a leading - or a NUL)"
     if kind in {"directory", "file"}:
         folder = Path(value).expanduser()
         return str(folder if folder.is_absolute() else (project / folder).resolve()), ""
     ref = source.get("ref")
-    return (f"{value}#{ref}" if kind in {"github", "git"} and isinstance(ref, str) and ref else value), ""
+    ref = ref if isinstance(ref, str) and re.fullmatch(r"[\w./-]+", ref) else ""
+    return (f"{value}#{ref}" if kind in {"github", "git"} and ref else value), ""
 
 
 def marketplace_host(source: dict) -> str:
     kind = source.get("source")
     if kind == "github":
         return "github.com"
+    if not isinstance(kind, str):
+        return ""
     url = source.get("url")
     if kind in {"git", "url"} and isinstance(url, str):
         scp = re.fullmatch(r"[\w.-]+@([\w.-]+):.*", url)  # git@host:owner/repo.git
@@ -263,7 +293,9 @@ def settings_records(settings: dict, project: Path = Path(".")):
         for name, entry in marketplaces.items():
             source = entry.get("source") if isinstance(entry, dict) else {}
             argument, why = marketplace_source(source, project) if isinstance(source, dict) else ("", "no source")
-            if argument:
+            if argument and not PLAIN_NAME.fullmatch(str(name)):
+                emit("problem", f"marketplace {str(name)[:60]!r}: not a plain name")
+            elif argument:
                 emit("marketplace", name, argument)
                 if host := marketplace_host(source):
                     emit("host", host, f"plugin marketplace {name}")
@@ -272,8 +304,12 @@ def settings_records(settings: dict, project: Path = Path(".")):
     plugins = settings.get("enabledPlugins")
     if isinstance(plugins, dict):
         for spec, enabled in plugins.items():
-            if enabled is True:
+            if enabled is not True:
+                continue
+            if PLUGIN_ID.fullmatch(spec):
                 emit("plugin", spec)
+            else:
+                emit("problem", f"plugin {spec[:60]!r}: not a plugin@marketplace id")
 
 
 def main(argv: list[str]) -> int:
@@ -283,11 +319,16 @@ def main(argv: list[str]) -> int:
     if argv != ["records"]:
         print(__doc__.split("\n\n")[2], file=sys.stderr)
         return 2
-    mcp_records(load(project / ".mcp.json", ".mcp.json"))
-    settings_records(load(project / ".claude" / "settings.json", ".claude/settings.json"), project)
+    code = 0
+    try:
+        mcp_records(load(project / ".mcp.json", ".mcp.json"))
+        settings_records(load(project / ".claude" / "settings.json", ".claude/settings.json"), project)
+    except Exception as error:  # noqa: BLE001 - a hostile file must give a record, not a traceback
+        records.append(["problem", f"cloud-config.py stopped reading: {type(error).__name__}: {error}"[:300]])
+        code = 3
     for record in records:
-        print("\t".join(record))
-    return 0
+        print("\t".join(CONTROL.sub(" ", field) for field in record))
+    return code
 
 
 if __name__ == "__main__":

@@ -67,6 +67,7 @@ if [ "${CLAUDE_CODE_REMOTE:-}" != "true" ] && [ "${1:-}" != "--status" ] && [ "$
   exit 0
 fi
 
+invocation=${1:-}  # the mode (--doctor, --status...): functions read it here
 script_path=${BASH_SOURCE[0]}
 [ "${script_path#/}" != "$script_path" ] || script_path=$PWD/$script_path
 # CLAUDE_PROJECT_DIR is trusted only when it holds this script: in multi-repo sessions it
@@ -333,9 +334,9 @@ if [ "${1:-}" = "--status" ]; then
   exit 0
 fi
 
-if [ "${#steps[@]}" -eq 0 ] && [ "${#exports[@]}" -eq 0 ]; then
+if [ "${#steps[@]}" -eq 0 ] && [ "${#exports[@]}" -eq 0 ] && [ "${1:-}" != --doctor ]; then
   case "${1:-}" in
-    --wait | --force | --doctor) ;;
+    --wait | --force) ;;
     *)
       if [ "${#problems[@]}" -gt 0 ]; then
         report "cloud-init: nothing to install; ${problems[0]}." "cloud-init: nothing to install; ${problems[0]}."
@@ -585,6 +586,10 @@ read_config() {
 # shellcheck disable=SC2329  # the mcp-packages step calls it
 mcp_packages() {
   if ! read_config; then
+    if command -v python3 >/dev/null; then
+      echo "mcp-packages: FAILED: .claude/scripts/cloud-config.py could not read .mcp.json"
+      return 1
+    fi
     echo "mcp-packages: no python3 to read .mcp.json; packages are fetched when a server starts"
     return 0
   fi
@@ -628,22 +633,29 @@ probe_host() {
   fi
 }
 
-# Probe the given hosts in parallel; sets host_state[HOST].
+# Probe the given hosts in parallel; sets host_state[HOST]. Only host names of letters,
+# digits, dots and dashes are probed: a name comes from the team's files, and bash expands
+# an array subscript again in some places (`read`), so nothing else may reach one.
 declare -A host_state=()
 probe_hosts() {
-  local host dir
+  local host dir index=0 state
   local -a unique=()
   for host in "$@"; do
-    [ -n "$host" ] && [ -z "${host_state[$host]+set}" ] && { host_state[$host]=""; unique+=("$host"); }
+    [[ $host =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]] || continue
+    [ -z "${host_state[$host]+set}" ] && { host_state[$host]=""; unique+=("$host"); }
   done
   [ "${#unique[@]}" -gt 0 ] || return 0
   dir=$(mktemp -d "${TMPDIR:-/tmp}/cloud-init-probe.XXXXXX") || return 0
   for host in "${unique[@]}"; do
-    probe_host "$host" >"$dir/$host" &
+    probe_host "$host" >"$dir/$index" &
+    index=$((index + 1))
   done
   wait
+  index=0
   for host in "${unique[@]}"; do
-    read -r "host_state[$host]" <"$dir/$host" || host_state[$host]="unchecked"
+    IFS= read -r state <"$dir/$index" || state="unchecked"
+    host_state[$host]=$state
+    index=$((index + 1))
   done
   rm -rf "$dir"
 }
@@ -702,8 +714,21 @@ jvm_proxy_exports() {
     printf -v quoted '%q' "$options"
     export_lines+=("export JAVA_TOOL_OPTIONS=$quoted")
   fi
+  [ "$invocation" != --doctor ] || return 0  # the doctor reads; it writes no file
+  [[ $no_proxy_hosts =~ ^[A-Za-z0-9.*|_-]*$ ]] || no_proxy_hosts=""
   maven_settings "$host" "$port" "$userinfo" "$no_proxy_hosts"
   [ -z "$userinfo" ] || gradle_credentials "$host" "$port" "$userinfo"
+}
+
+# Set `user` and `password` from a proxy URL's percent-encoded userinfo; fails (and says why in
+# the log) when either decodes to a control character, which would add lines to a file.
+proxy_credentials() {
+  user=${1%%:*} password=${1#*:}
+  user=$(printf '%b' "${user//%/\\x}") password=$(printf '%b' "${password//%/\\x}")
+  if [[ $user$password == *[[:cntrl:]]* ]]; then
+    log "the proxy's user name or password holds a control character: its credentials are not written"
+    return 1
+  fi
 }
 
 # A proxy that wants credentials: Gradle reads them from ~/.gradle/gradle.properties (mode 600),
@@ -715,8 +740,8 @@ gradle_credentials() {
     log "gradle.properties is not this script's: Gradle gets the proxy without its credentials"
     return 0
   fi
-  local user=${3%%:*} password=${3#*:} lines="$marker" protocol
-  user=$(printf '%b' "${user//%/\\x}") password=$(printf '%b' "${password//%/\\x}")
+  local user password lines="$marker" protocol
+  proxy_credentials "$3" || return 0
   for protocol in https http; do
     lines+=$'\n'"systemProp.$protocol.proxyHost=$1"$'\n'"systemProp.$protocol.proxyPort=$2"
     lines+=$'\n'"systemProp.$protocol.proxyUser=$user"$'\n'"systemProp.$protocol.proxyPassword=$password"
@@ -734,9 +759,7 @@ maven_settings() {
     return 0
   fi
   local user="" password="" credentials=""
-  if [ -n "$3" ]; then
-    user=${3%%:*} password=${3#*:}
-    user=$(printf '%b' "${user//%/\\x}") password=$(printf '%b' "${password//%/\\x}")
+  if [ -n "$3" ] && proxy_credentials "$3"; then
     user=${user//&/&amp;} user=${user//</&lt;} user=${user//>/&gt;}
     password=${password//&/&amp;} password=${password//</&lt;} password=${password//>/&gt;}
     credentials="<username>$user</username><password>$password</password>"
@@ -987,7 +1010,14 @@ doctor() {
       needed_by[$host]+="${needed_by[$host]:+, }$step"
     done
   done
-  read_config || echo "config: no python3; MCP servers, plugins and variables not checked"
+  if ! read_config; then
+    if command -v python3 >/dev/null; then
+      echo "config: FAILED: .claude/scripts/cloud-config.py could not read .mcp.json and .claude/settings.json"
+      findings=$((findings + 1))
+    else
+      echo "config: no python3; MCP servers, plugins and variables not checked"
+    fi
+  fi
   while IFS=$'\t' read -r kind host why; do
     [ "$kind" = host ] || continue
     [ -n "${needed_by[$host]:-}" ] || order+=("$host")
@@ -1014,8 +1044,17 @@ doctor() {
       mcp)
         if [ "$why" = http ]; then
           host=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).hostname or "")' "$value" 2>/dev/null)
-          state=${host_state[$host]:-}
-          if [ -z "$host" ]; then echo "mcp $name: http $value: ready (a local or templated URL, not probed)"
+          state=""
+          if [ -z "$host" ] || [[ $host == *'$'* || $host == localhost || $host == 127.0.0.1 ]]; then
+            host=""
+          elif [[ ! $host =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]]; then
+            host="" state="its URL's host is not a plain host name"
+          else
+            state=${host_state[$host]:-}
+          fi
+          if [ -n "$state" ] && [ -z "$host" ]; then
+            echo "mcp $name: http $value: NOT READY: $state"; findings=$((findings + 1))
+          elif [ -z "$host" ]; then echo "mcp $name: http $value: ready (a local or templated URL, not probed)"
           elif [ "$state" = reachable ]; then echo "mcp $name: http $value: ready (reachable)"
           else echo "mcp $name: http $value: NOT READY: $host ${state:-not checked}"; findings=$((findings + 1))
           fi
