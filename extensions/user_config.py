@@ -905,6 +905,25 @@ def _path_refusal(spec: str) -> str:
     return ""
 
 
+ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def _program_refusal(program: str) -> str:
+    allow = rules()["allow"]
+    if program in allow["refused_programs"] or re.fullmatch(allow["interpreter_pattern"], program):
+        return f"runs {program}, which can run any code, reach the network or read any file"
+    return ""
+
+
+def _skip_options(words: list[str]) -> list[str]:
+    """`words` from the first one that is not an option (or the value of an option that takes one)."""
+    takes_value = set(rules()["allow"]["options_with_values"])
+    index = 0
+    while index < len(words) and words[index].startswith("-"):
+        index += 2 if words[index] in takes_value else 1
+    return words[index:]
+
+
 def _bash_refusal(command: str) -> str:
     allow = rules()["allow"]
     if command.endswith(":*"):
@@ -917,16 +936,34 @@ def _bash_refusal(command: str) -> str:
     if not PLAIN_COMMAND.fullmatch(command):
         return "is not one plain command (quotes, $, ;, |, &, >, backticks and globs are refused)"
     words = command.split(" ")
-    if "=" in words[0]:
-        return "sets a variable before the command"
-    for runner in [""] + allow["runner_prefixes"]:
-        if command.startswith(runner + " ") or runner == "":
-            rest = command[len(runner):].strip().split(" ") if runner else words
-            if rest and rest[0] in allow["refused_programs"]:
-                return f"runs {rest[0]}, which can run any code, reach the network or read any file"
+    if any(ASSIGNMENT.match(word) for word in words):
+        return "sets a variable (NAME=value: the environment, or make's SHELL=...), which can run other code"
+    program = PurePosixPath(words[0]).name
+    refused_options = set(allow["refused_options"]) | set(allow["refused_program_options"].get(program, []))
+    for word in words[1:]:
+        option = word.split("=", 1)[0]
+        if option in refused_options or (program == "git" and re.fullmatch(r"-c.+|-C.+|-x.+", word)):
+            return f"passes {option}, which can run a command the rule does not spell"
+    if problem := _program_refusal(program):
+        return problem
+    rest = _skip_options(words[1:])
+    subcommand = rest[0] if rest else ""
     for refused in allow["refused_subcommands"]:
-        if command == refused or command.startswith(refused + " "):
+        tool, _, sub = refused.partition(" ")
+        # The subcommand is the first word after the program and its options; any later word
+        # that names it is refused too, since an option of unknown arity may have hidden it.
+        if program == tool and (subcommand == sub or sub in words[1:]):
             return f"runs `{refused}`, which fetches or installs code the rule does not pin"
+    for runner in allow["runner_prefixes"]:
+        tool, _, sub = runner.partition(" ")
+        if program == tool and sub in words[1:]:
+            after = words[words.index(sub, 1) + 1:]
+            if after and after[0].startswith("-"):
+                return f"passes options to `{runner}` before its program, which can change what it runs"
+            if not after:
+                return f"is `{runner}` without a program"
+            if problem := _program_refusal(PurePosixPath(after[0]).name):
+                return problem
     for denied in claude_json.DENY_BASH:
         prefix = denied.removeprefix("Bash(").removesuffix(":*)")
         if command == prefix or command.startswith(prefix + " "):

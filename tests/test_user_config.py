@@ -300,7 +300,34 @@ def test_allow_rules_that_could_run_code_or_reach_secrets_are_refused(rule):
 
 
 @pytest.mark.parametrize("rule", [
+    # An option before the program a runner runs hides it.
+    "Bash(uv run --no-sync python evil.py)", "Bash(poetry run -q python x.py)",
+    "Bash(bundle exec --gemfile=G ruby x.rb)", "Bash(uv run --python=./evil.sh pytest)",
+    # An option before the subcommand.
+    "Bash(npm -y exec cowsay)", "Bash(pnpm --dir=. dlx x)", "Bash(yarn --cwd=. dlx x)", "Bash(pip --quiet install evil)",
+    "Bash(uv --offline tool run x)", "Bash(go -C . run .)", "Bash(uv run --with=evilpkg python)",
+    "Bash(uv run --with=evilpkg pytest)", "Bash(poetry -q run python x.py)",
+    # Wrappers and versioned interpreters.
+    "Bash(setsid sh x.sh)", "Bash(strace -o f sh x.sh)", "Bash(flock x sh y.sh)", "Bash(unshare sh x.sh)",
+    "Bash(python3.12 x.py)", "Bash(node20 x.js)", "Bash(uv run python3.12 x.py)", "Bash(chroot . sh)",
+    "Bash(nsenter -t 1 sh)", "Bash(taskset 1 sh)", "Bash(ionice sh)", "Bash(script -c id)", "Bash(busybox sh)",
+    # Options that run a command, anywhere in the rule.
+    "Bash(rg --pre=./x pattern)", "Bash(rg --pre ./x pattern)", "Bash(tar --to-command=id -xf a.tar)",
+    "Bash(npm test --script-shell=./x)", "Bash(git fetch --upload-pack=./evil.sh .)", "Bash(git difftool -x ./evil)",
+    "Bash(git difftool --extcmd=./evil)", "Bash(make SHELL=./evil.sh)", "Bash(git log --ext-diff)",
+    "Bash(git push --receive-pack=./x)", "Bash(git rebase --exec ./x main)", "Bash(git -C ../other log)",
+    "Bash(git --config-env=core.pager=X log)", "Bash(git log -c)", "Bash(make test CC=./evil)",
+    # date prints any file (-f) and sets the clock (-s).
+    "Bash(date:*)", "Bash(date -f .env)",
+])
+def test_allow_rules_that_hide_a_program_or_run_a_command_through_an_option_are_refused(rule):
+    assert user_config.allow_refusal(rule, set()) != ""
+
+
+@pytest.mark.parametrize("rule", [
     "Bash(make test)", "Bash(npm test)", "Bash(cargo test --all)", "Bash(ls:*)", "Bash(pwd)", "Read(docs/**)",
+    "Bash(uv run pytest -q)", "Bash(npm run build)", "Bash(go test -v ./...)", "Bash(make lint)",
+    "Bash(cargo test -p core)", "Bash(pwd:*)",
     "Read(src/**)", "Edit(src/app.py)", "Write(docs/notes.md)", "WebFetch(domain:docs.python.org)", "mcp__tracker",
     "mcp__tracker__search", "Glob", "Grep", "WebSearch",
 ])
