@@ -28,7 +28,7 @@ import shlex
 from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 from weakref import WeakKeyDictionary
 
 import yaml
@@ -587,6 +587,75 @@ def _secret(key: str, value: str) -> bool:
     return bool((secrets.SECRET_WORDS.search(key) or secrets.credential_header(key)) and secrets.literal_part(value))
 
 
+def _header_secret(text: str) -> bool:
+    """Whether `text` is a header `Name: value` whose name carries a credential and whose value
+    holds a literal (X-Api-Key:pw, Authorization: Bearer x, X-Pass: x)."""
+    header = re.fullmatch(r"([A-Za-z0-9_-]+) *: *(.*)", text)
+    return bool(header and (secrets.credential_header(header.group(1)) or secrets.SECRET_WORDS.search(header.group(1)))
+                and secrets.literal_part(header.group(2)))
+
+
+# Programs that take a password glued to -p (`mysql -ppw db`); a separate word after -p is a
+# database there, not a password.
+GLUED_PASSWORD_PROGRAMS = {"mysql", "mariadb", "mysqldump", "mysqladmin", "mysqlimport", "mysqlshow", "mysqlcheck",
+                           "mysqlsh", "mariadb-dump", "mariadb-admin"}
+
+
+def words_secret(words: list[str]) -> str:
+    """What literal secret a command's words hold, or "": a credential of a known shape, a
+    `--token=x`, `--password x`, `NAME_TOKEN=x`, a credential header (`-H X-Api-Key:pw`), a
+    `-u user:password`, or mysql's `-ppassword`."""
+    program = PurePosixPath(words[0]).name if words else ""
+    for index, word in enumerate(words):
+        following = words[index + 1] if index + 1 < len(words) else ""
+        if found := secrets.secret_in(word):
+            return found
+        if flag := re.fullmatch(r"--?([A-Za-z0-9_-]+)=(.*)", word):
+            name, value = flag.groups()
+            if _secret(name, value) or _header_secret(value) or _json_secret(value):
+                return f"a literal value for --{name}"
+            continue
+        if assignment := re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", word):
+            if _secret(*assignment.groups()):
+                return f"a literal value for {assignment.group(1)}"
+            continue
+        if _header_secret(word) or _json_secret(word):
+            return "a credential header or value"
+        if program in GLUED_PASSWORD_PROGRAMS and re.fullmatch(r"-p\S+", word):
+            return "a password glued to -p"
+        if re.fullmatch(r"-u[^\s:]*:\S+", word) and secrets.literal_part(word.split(":", 1)[1]):
+            return "a user:password pair"
+        if (flag := re.fullmatch(r"--?([A-Za-z0-9_-]+)", word)) and following and not following.startswith("-"):
+            name = flag.group(1)
+            if name in ("u", "user") and ":" in following and secrets.literal_part(following.split(":", 1)[1]):
+                return "a user:password pair"
+            if secrets.SECRET_WORDS.search(name) and secrets.literal_part(following) \
+                    and not secrets.REFERENCE.fullmatch(following):
+                return f"a literal value for -{'-' if len(name) > 1 else ''}{name}"
+    return ""
+
+
+def _json_secret(text: str) -> bool:
+    """Whether `text` is a JSON object or list with a secret under a secret-ish key."""
+    if not text.startswith(("{", "[")):
+        return False
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return _json_has_secret(document, "")
+
+
+def _json_has_secret(value: object, key: str, depth: int = 0) -> bool:
+    if depth > 20:
+        return True  # too deep to check: taken for a secret
+    if isinstance(value, dict):
+        return any(_json_has_secret(item, str(name), depth + 1) for name, item in value.items())
+    if isinstance(value, list):
+        return any(_json_has_secret(item, key, depth + 1) for item in value)
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool) and _secret(key, str(value))
+
+
 def _reference_url(url: str, prefix: str, variables: Variables) -> str:
     """`url` with its password and its credential query values as ${VAR} references."""
     try:
@@ -603,13 +672,18 @@ def _reference_url(url: str, prefix: str, variables: Variables) -> str:
         if password and not secrets.REFERENCE.fullmatch(password):
             password = "${" + variables.name_for(password, prefix + "_PASSWORD") + "}"
         netloc = f"{name}{colon}{password or ''}@{host}"
-    query = []
-    for item in parts.query.split("&") if parts.query else []:
-        key, equals, value = item.partition("=")
-        if equals and value and not secrets.REFERENCE.fullmatch(value) and _secret(key, value):
-            value = "${" + variables.name_for(value, f"{prefix}_{key}") + "}"
-        query.append(f"{key}{equals}{value}")
-    return urlunsplit((parts.scheme, netloc, parts.path, "&".join(query), parts.fragment))
+    def referenced(text: str) -> str:
+        items = []
+        for item in text.split("&") if text else []:
+            key, equals, value = item.partition("=")
+            decoded = unquote_plus(value)
+            if equals and value and not secrets.REFERENCE.fullmatch(decoded) and (
+                    _secret(key, value) or _secret(key, decoded) or secrets.random_value(decoded)):
+                value = "${" + variables.name_for(value, f"{prefix}_{key}") + "}"
+            items.append(f"{key}{equals}{value}")
+        return "&".join(items)
+
+    return urlunsplit((parts.scheme, netloc, parts.path, referenced(parts.query), referenced(parts.fragment)))
 
 
 def _reference_string(value: str, key: str, prefix: str, variables: Variables, wanted: str = "") -> str:
@@ -621,11 +695,43 @@ def _reference_string(value: str, key: str, prefix: str, variables: Variables, w
         if not secrets.secret_in(value):
             return value
     if not _secret(key, value):
-        return value
-    scheme = re.match(r"(Bearer|Basic|Token) +(?=\S)", value)
+        return value if not _json_secret(value) else _reference_json(value, prefix, variables)
+    if _json_secret(value):
+        return _reference_json(value, prefix, variables)
+    scheme = re.match(r"(?i:bearer|basic|token) +(?=\S)", value)
     literal = value[scheme.end():] if scheme else value
     name = wanted or (f"{prefix}_{key}" if key else prefix)
     return (scheme.group(0) if scheme else "") + "${" + variables.name_for(literal, name) + "}"
+
+
+def _reference_json(text: str, prefix: str, variables: Variables) -> str:
+    """A JSON value (`--config={"apiKey": "x"}`) with each secret under a secret-ish key a reference."""
+    def walk(value: object, key: str, depth: int = 0) -> object:
+        if depth > 20:
+            return "${" + variables.name_for(json.dumps(value), f"{prefix}_CONFIG") + "}"
+        if isinstance(value, dict):
+            return {name: walk(item, str(name), depth + 1) for name, item in value.items()}
+        if isinstance(value, list):
+            return [walk(item, key, depth + 1) for item in value]
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool) and _secret(key, str(value)):
+            return "${" + variables.name_for(str(value), f"{prefix}_{key}" if key else f"{prefix}_TOKEN") + "}"
+        return value
+
+    try:
+        return json.dumps(walk(json.loads(text), ""), separators=(",", ":"))
+    except (ValueError, RecursionError):
+        return "${" + variables.name_for(text, f"{prefix}_CONFIG") + "}"
+
+
+def _reference_header(text: str, prefix: str, variables: Variables) -> str | None:
+    """`Name: value` with the value a reference when the header carries credentials; None when
+    `text` is no such header."""
+    header = re.fullmatch(r"([A-Za-z0-9_-]+)( *: *)(.*)", text)
+    if not header or not (secrets.credential_header(header.group(1)) or secrets.SECRET_WORDS.search(header.group(1))):
+        return None
+    name, colon, value = header.groups()
+    wanted = f"{prefix}_TOKEN" if name.lower() in ("authorization", "proxy-authorization") else ""
+    return f"{name}{colon}{_reference_string(value, name, prefix, variables, wanted=wanted)}"
 
 
 def _reference_args(args: list, prefix: str, variables: Variables) -> list[str]:
@@ -634,31 +740,36 @@ def _reference_args(args: list, prefix: str, variables: Variables) -> list[str]:
     for raw in args:
         arg = str(raw)
         if flag_wants_value and not arg.startswith("-"):
+            port = flag_wants_value == "PASSWORD" and re.fullmatch(r"[0-9:.]+", arg)  # -p 8080:80 is a port
             out.append("${" + variables.name_for(arg, f"{prefix}_{flag_wants_value}") + "}"
-                       if secrets.literal_part(arg) and not secrets.REFERENCE.fullmatch(arg) else arg)
+                       if secrets.literal_part(arg) and not secrets.REFERENCE.fullmatch(arg) and not port else arg)
             flag_wants_value = ""
             continue
         flag_wants_value = ""
         if flag := re.fullmatch(r"(--?)([A-Za-z0-9_-]+)=(.*)", arg):
             dashes, key, value = flag.groups()
-            out.append(f"{dashes}{key}={_reference_string(value, key, prefix, variables)}")
+            header = _reference_header(value, prefix, variables)  # --header=Authorization: Bearer x
+            out.append(f"{dashes}{key}={header if header is not None else _reference_string(value, key, prefix, variables)}")
             continue
-        if assignment := re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", arg):  # docker's -e KEY=value
+        # docker's -e KEY=value; a value with spaces is a command line (`-c "TOKEN=x node srv.js"`).
+        if (assignment := re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)=(\S*)", arg)):
             key, value = assignment.groups()
             if ENV_NAME.fullmatch(key) and "://" not in value and _secret(key, value):
                 out.append(f"{key}=${{{variables.name_for(value, key)}}}")
             else:
                 out.append(f"{key}={_reference_string(value, key, prefix, variables)}")
             continue
-        if (header := re.fullmatch(r"([A-Za-z0-9-]+)( *: *)(.*)", arg)) and secrets.credential_header(header.group(1)):
-            # mcp-remote's --header "Authorization: Bearer x": the header's name stays, its value goes.
-            name, colon, value = header.groups()
-            wanted = f"{prefix}_TOKEN" if name.lower() in ("authorization", "proxy-authorization") else ""
-            out.append(f"{name}{colon}{_reference_string(value, name, prefix, variables, wanted=wanted)}")
+        # mcp-remote's --header "Authorization: Bearer x": the header's name stays, its value goes.
+        if (header := _reference_header(arg, prefix, variables)) is not None:
+            out.append(header)
             continue
-        if (flag := re.fullmatch(r"--?([A-Za-z0-9_-]+)", arg)) and secrets.SECRET_WORDS.search(flag.group(1)):
-            flag_wants_value = flag.group(1)
+        if (flag := re.fullmatch(r"--?([A-Za-z0-9_-]+)", arg)) and (
+                secrets.SECRET_WORDS.search(flag.group(1)) or flag.group(1) == "p"):
+            flag_wants_value = "PASSWORD" if flag.group(1) == "p" else flag.group(1)
             out.append(arg)
+            continue
+        if " " in arg and (found := words_secret(arg.split())):  # a command line in one argument
+            out.append(" ".join(_reference_args(arg.split(" "), prefix, variables)) if found else arg)
             continue
         out.append(_reference_string(arg, "", prefix, variables, wanted=f"{prefix}_TOKEN"))
     return out

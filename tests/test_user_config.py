@@ -246,6 +246,43 @@ def test_every_literal_secret_becomes_a_reference(entry, expected):
     assert user_config.mcp._entry_problem("srv", secured) == ""
 
 
+@pytest.mark.parametrize(("entry", "leaked"), [
+    ({"command": "x", "env": {"DB_PASS": "dbpass1"}}, "dbpass1"),
+    ({"command": "x", "env": {"PASSPHRASE": "phrase2"}}, "phrase2"),
+    ({"command": "x", "env": {"GH_PAT": "patvalue3"}}, "patvalue3"),
+    ({"command": "x", "env": {"CONNECTION_STRING": "Server=db;Password=connpw4"}}, "connpw4"),
+    ({"command": "x", "env": {"ENC_KEY_B64": "c2VjcmV0NQ=="}}, "c2VjcmV0NQ=="),
+    ({"command": "x", "env": {"USER_PIN": "4321"}}, "4321"),
+    ({"command": "x", "args": ["--header=Authorization: Bearer hdrtok6"]}, "hdrtok6"),
+    ({"command": "x", "args": ['--config={"apiKey":"jsonkey7"}']}, "jsonkey7"),
+    ({"command": "x", "args": ["-p", "shortpw8"]}, "shortpw8"),
+    ({"command": "x", "args": ["--pass", "passpw9"]}, "passpw9"),
+    ({"command": "x", "args": ["--password", "longpw10"]}, "longpw10"),
+    ({"command": "x", "args": ["-e", "DB_PASS=envpw11"]}, "envpw11"),
+    ({"type": "http", "url": "https://x.example.com/mcp#access_token=frag12"}, "frag12"),
+    ({"type": "http", "url": "https://x.example.com/mcp?k=aZ3kQ9pL2mX7wR4t"}, "aZ3kQ9pL2mX7wR4t"),
+    ({"type": "http", "url": "https://x.example.com/mcp", "headers": {"X-Pass": "xpass13"}}, "xpass13"),
+])
+def test_secrets_under_other_names_and_shapes_become_references(entry, leaked):
+    secured, _ = _secure("srv", entry)
+    assert leaked not in json.dumps(secured)
+
+
+def test_a_port_after_dash_p_stays():
+    secured, _ = _secure("srv", {"command": "docker", "args": ["run", "-p", "8080:80", "img"]})
+    assert secured["args"] == ["run", "-p", "8080:80", "img"]
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["-c", "TOKEN=cmdsecret17 node srv.js"], ["-c", "TOKEN=${TOKEN} node srv.js"]),
+    (["--header", "Authorization:token abc123"], ["--header", "Authorization:token ${SRV_TOKEN}"]),
+    (["--header", "Authorization: bearer abc123"], ["--header", "Authorization: bearer ${SRV_TOKEN}"]),
+])
+def test_a_reference_keeps_the_command_and_the_scheme_around_it(args, expected):
+    secured, _ = _secure("srv", {"command": "sh", "args": args})
+    assert secured["args"] == expected
+
+
 def test_one_secret_is_one_variable_and_two_secrets_two(tmp_path):
     variables = user_config.Variables()
     first, _ = user_config.secure_server("a", {"command": "x", "env": {"TOKEN": "v1"}, "args": ["--token", "v1"]},
