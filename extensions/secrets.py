@@ -101,6 +101,10 @@ def _in_url(value: str) -> str:
             return "a URL that cannot be parsed"
         if password and not REFERENCE.fullmatch(password):
             return "a password in a URL"
+        user = parts.username or ""
+        if user and not REFERENCE.fullmatch(user) and (TOKEN_SHAPES.search(user) or looks_random(user)
+                                                        or random_value(user)):
+            return "a token as a URL's user name"
         for where, text in (("query", parts.query), ("fragment", parts.fragment)):
             for name, item in parse_qsl(text, keep_blank_values=True):
                 if REFERENCE.fullmatch(item) or not item:

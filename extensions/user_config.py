@@ -434,7 +434,11 @@ def rewrite_hook_command(command: object, folder: Path, home: Path) -> tuple[str
         return "", None, "is not a command"
     if CONTROL.search(command):
         return "", None, "holds a line break or control character"
-    if found := secrets.secret_in(command):
+    try:
+        split = shlex.split(command)
+    except ValueError:
+        split = command.split()
+    if found := secrets.secret_in(command) or words_secret(split):
         return "", None, f"holds {found}; pass it through the cloud environment's variables instead"
     # Only the home spellings may use $, and no other shell syntax at all.
     bare = command
@@ -510,10 +514,12 @@ def _plan_hook(hook: object, folder: Path, home: Path, destination: Path, script
     if problem:
         return None, problem
     new = {"type": "command", "command": command}
+    # What the record (CLAUDE.md, the answers file) says of it: a name, never the command's text.
+    new_name = script.name if script is not None else PurePosixPath(command.split(" ", 1)[0]).name
     timeout = hook.get("timeout")
     if isinstance(timeout, int) and not isinstance(timeout, bool) and 1 <= timeout <= 3600:
         new["timeout"] = timeout
-    return new, ""
+    return {**new, "_name": new_name}, ""
 
 
 def plan_hooks(settings: dict, folder: Path, home: Path, destination: Path, notes: list[str]
@@ -546,10 +552,12 @@ def plan_hooks(settings: dict, folder: Path, home: Path, destination: Path, note
                 new, problem = _plan_hook(hook, folder, home, destination, scripts, notes)
                 if problem:
                     command = hook.get("command") if isinstance(hook, dict) else hook
-                    notes.append(f"hooks.{event}: `{_safe(command)}` left out: it {problem}")
+                    shown = "a command" if problem.startswith("holds") else f"`{_safe(command)}`"  # no secret quoted
+                    notes.append(f"hooks.{event}: {shown} left out: it {problem}")
                     continue
+                name = new.pop("_name")
                 kept.append(new)
-                imported.append(f"{event}: {new['command']}")
+                imported.append(f"{event}: {name}")
             if kept:
                 groups_by_event.setdefault(event, []).append(
                     {**({"matcher": matcher} if matcher is not None else {}), "hooks": kept})
@@ -592,7 +600,7 @@ def _header_secret(text: str) -> bool:
     holds a literal (X-Api-Key:pw, Authorization: Bearer x, X-Pass: x)."""
     header = re.fullmatch(r"([A-Za-z0-9_-]+) *: *(.*)", text)
     return bool(header and (secrets.credential_header(header.group(1)) or secrets.SECRET_WORDS.search(header.group(1)))
-                and secrets.literal_part(header.group(2)))
+                and secrets.literal_part(header.group(2)).strip("*"))
 
 
 # Programs that take a password glued to -p (`mysql -ppw db`); a separate word after -p is a
@@ -962,6 +970,9 @@ def rule_shape_problem(rule: object) -> str:
     if found := secrets.secret_in(rule):
         return f"holds {found}"
     match = RULE.fullmatch(rule)
+    if match and match["spec"] and match["tool"] in ("Bash", "PowerShell") and (
+            found := words_secret(match["spec"].removesuffix(":*").replace("'", " ").replace('"', " ").split())):
+        return f"holds {found}"
     if MCP_RULE.fullmatch(rule):
         return ""
     if not match or match["tool"] not in rules()["rule_tools"]:
@@ -1136,7 +1147,14 @@ def plan_permissions(settings: dict, servers: set[str], notes: list[str]) -> dic
             problem = allow_refusal(rule, servers) if kind == "allow" else rule_shape_problem(rule) or (
                 "is already the template's own, in every profile"
                 if rule in claude_json.template_owned_rules(kind) else "")
-            if problem:
+            if problem.startswith("holds"):
+                # Never quoted: the secret must not be written, in a note either, and a deny
+                # rule is no exception (deny by a pattern without the secret).
+                tool = RULE.match(rule)
+                notes.append(f"permissions.{kind}: a {tool.group('tool') if tool else ''} rule left out: it {problem}"
+                             + ("; a deny rule is left out too, so that the secret is not written: deny by a pattern "
+                                "without it" if kind == "deny" else ""))
+            elif problem:
                 notes.append(f"permissions.{kind}: {_safe(rule)} left out: it {problem}")
             elif rule not in kept.get(kind, []):
                 kept.setdefault(kind, []).append(rule)

@@ -12,7 +12,7 @@ import pytest
 
 from extensions import user_config
 from helpers import build_file_tree
-from user_home import TOKENS, make_home
+from user_home import HOSTILE, TOKENS, make_hostile_home, make_home
 
 
 def locations(home: Path) -> dict:
@@ -410,3 +410,64 @@ def test_reading_never_writes_to_the_home(home, tmp_path):
     os.chmod(home / ".claude.json", 0o444)
     user_config.build_plan(user_config.KINDS, tmp_path / "project", [], locations(home))
     assert {path: path.stat().st_mtime_ns for path in home.rglob("*")} == before
+
+
+# --- a hostile home: secrets under other names and shapes ----------------------------------------
+
+
+def test_no_secret_of_a_hostile_home_is_in_anything_the_import_writes_or_reports(tmp_path):
+    make_hostile_home(tmp_path)
+    plan = user_config.build_plan(user_config.KINDS, tmp_path / "p", [], locations(tmp_path))
+    written = json.dumps([plan["settings"], plan["mcp"], plan["record"], plan["notes"],
+                          user_config.summary_lines(plan["record"])])
+    assert not [where for where, value in HOSTILE.items() if value in written]
+    assert plan["record"]["mcp_servers"] == ["env", "args", "frag", "query", "head"]  # kept, with references
+    assert plan["settings"]["hooks"]["Stop"] == [{"hooks": [{"type": "command", "command": "echo done"}]}]
+    assert plan["settings"]["permissions"] == {"allow": ["Bash(make test)"], "deny": ["Bash(rm:*)"]}
+    assert "extraKnownMarketplaces" not in plan["settings"]
+    notes = "\n".join(plan["notes"])
+    assert notes.count("hooks.Stop: a command left out: it holds") == 3
+    assert "permissions.deny: a Bash rule left out: it holds" in notes and "a deny rule is left out too" in notes
+
+
+@pytest.mark.parametrize(("command", "why"), [
+    ("curl -u admin:pw1 https://x.example.com", "user:password"),
+    ("curl -uadmin:pw1 https://x.example.com", "user:password"),
+    ("curl -H X-Api-Key:pw2 https://x.example.com", "credential header"),
+    ("curl -H Authorization:abc123 https://x.example.com", "credential header"),
+    ("echo --token=abc", "--token"),
+    ("echo --password abc", "--password"),
+    ("mysql -ppw3 db", "glued to -p"),
+    ("deploy DB_PASS=pw4", "DB_PASS"),
+])
+def test_a_hook_command_holding_a_secret_is_left_out(home, command, why):
+    rewritten, script, problem = user_config.rewrite_hook_command(command, home / ".claude", home)
+    assert rewritten == "" and problem.startswith("holds") and why in problem
+
+
+def test_the_record_of_a_hook_is_its_script_or_program_never_its_command(plan):
+    assert plan["record"]["hooks"] == ["Stop: notify.sh", "PostToolUse: notify.sh"]
+    assert "hooks: 2 (Stop: notify.sh; PostToolUse: notify.sh)" in user_config.summary_lines(plan["record"])
+
+
+@pytest.mark.parametrize("rule", ["Bash(mysql -ppw db)", "Bash(mysql -u root -ppw db)", "Bash(curl -u a:pw x)",
+                                  "Bash(deploy --token=abc)", "Bash(tool --password abc)", "Bash(run DB_PASS=x)"])
+def test_a_rule_holding_a_secret_is_refused_in_every_list(rule):
+    assert user_config.rule_shape_problem(rule).startswith("holds")
+    assert user_config.allow_refusal(rule).startswith("holds")
+
+
+@pytest.mark.parametrize("rule", ["Bash(mysql -p db)", "Bash(git push:*)", "Bash(pwd:*)", "Bash(curl -u admin x)",
+                                  "Bash(deploy --token=${TOKEN})"])
+def test_rules_without_a_literal_secret_pass_the_secret_check(rule):
+    assert not user_config.rule_shape_problem(rule).startswith("holds")
+
+
+@pytest.mark.parametrize("source", [
+    {"source": "url", "url": "https://m.example.com/market.json?k=mK7qP2zR9xL4wT8v"},
+    {"source": "url", "url": "https://m.example.com/market.json#access_token=abc"},
+    {"source": "git", "url": "https://m.example.com/m.git", "ref": "ghp_" + "Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0Pp9Oo"},
+    {"source": "git", "url": "https://mK7qP2zR9xL4wT8v@m.example.com/m.git"},
+])
+def test_a_marketplace_with_a_secret_in_its_url_or_ref_is_left_out(source):
+    assert "secret" in user_config._marketplace_problem({"source": source})
