@@ -133,12 +133,29 @@ def read_json(path: Path, label: str, notes: list[str]) -> dict:
     try:
         document = json.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
-        notes.append(f"{label}: not valid JSON ({str(error)[:80]}); nothing imported from it")
+        notes.append(f"{label}: not valid JSON ({_safe(error)}); nothing imported from it")
+        return {}
+    except RecursionError:
+        notes.append(f"{label}: nested too deeply to read; nothing imported from it")
         return {}
     if not isinstance(document, dict):
         notes.append(f"{label}: not a JSON object; nothing imported from it")
         return {}
+    if _depth(document) > rules()["limits"]["max_json_depth"]:
+        notes.append(f"{label}: nested deeper than {rules()['limits']['max_json_depth']} levels; nothing imported from it")
+        return {}
     return document
+
+
+def _depth(document: object) -> int:
+    """How deeply lists and objects nest in `document`, counted without recursion."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth)
+            stack += [(item, depth + 1) for item in (value.values() if isinstance(value, dict) else value)]
+    return deepest
 
 
 def _text(data: bytes) -> str | None:
@@ -887,7 +904,7 @@ def plan_mcp(global_config: dict, destination: Path, template_servers: set[str],
 def _existing_servers(destination: Path) -> set[str]:
     try:
         document = json.loads((destination / ".mcp.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return set()
     servers = document.get("mcpServers") if isinstance(document, dict) else None
     return set(servers) if isinstance(servers, dict) else set()

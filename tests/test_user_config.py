@@ -92,6 +92,17 @@ def test_invalid_json_in_the_home_is_reported_and_nothing_is_read_from_it(tmp_pa
     assert any(".claude.json: not a JSON object" in note for note in plan["notes"])
 
 
+@pytest.mark.parametrize("nested", ["[" * 100_000 + "]" * 100_000, '{"mcpServers": {"a": {"command": "x", "env": '
+                                    '{"K": ' + "[" * 900 + "]" * 900 + "}}}}"])
+def test_a_deeply_nested_global_config_is_reported_not_a_recursion_error(tmp_path, nested):
+    (tmp_path / ".claude.json").write_text(nested)
+    build_file_tree(tmp_path / ".claude", {"settings.json": "[" * 100_000 + "]" * 100_000})
+    plan = user_config.build_plan(user_config.KINDS, tmp_path / "p", [], locations(tmp_path))
+    assert plan["mcp"] == {} and plan["record"] == {}
+    assert any(note.startswith(".claude.json: nested") for note in plan["notes"])
+    assert any(note.startswith("settings.json: nested") for note in plan["notes"])
+
+
 @pytest.mark.parametrize("settings", [
     {"hooks": []}, {"hooks": {"Stop": {"x": 1}}}, {"hooks": {"Stop": [None, 3, {"hooks": "x"}]}},
     {"enabledPlugins": ["x"]}, {"permissions": {"allow": "Bash(ls)"}}, {"permissions": []},
