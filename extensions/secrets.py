@@ -33,13 +33,15 @@ TOKEN_SHAPES = re.compile(
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # A name that says its value is a secret: these words anywhere, or short ones as a segment of
 # the name (DB_PASS, GH_PAT, pin, ENC_KEY_B64, X-Pass) or a CamelCase part (dbPass, userPin).
-SECRET_WORDS = re.compile(r"(auth|token|secret|passw|passphrase|pwd|api[-_]?key|apikey|private[-_]?key|credential|session"
-                          r"|signature|sig$|key$"
-                          r"|(?:^|[-_.])(?:pass|pat|pin|key|salt|otp|dsn|creds?|cookie|bearer|hmac|cert|seed)(?=$|[-_.0-9])"
+SECRET_WORDS = re.compile(r"(auth|token|secret|passw|passphrase|pwd|api[-_]?key|apikey|private[-_]?key|credential"
+                          r"|session|signature|sig$|key$"
+                          r"|(?:^|[-_.])(?:pass|pat|pin|key|salt|otp|dsn|creds?|cookie|bearer|hmac|cert|seed)"
+                          r"(?=$|[-_.0-9])"
                           r"|(?-i:(?<=[a-z])(?:Pass|Pat|Pin|Key|Salt|Otp|Dsn|Creds?|Cookie)(?=$|[A-Z_.0-9-])))",
                           re.IGNORECASE)
 # `Password=...` in a `key=value;` connection string (ADO.NET, ODBC, JDBC properties).
-CONNECTION_PASSWORD = re.compile(r"(?:^|[;\s])\s*(?:password|passwd|pwd|pass)\s*=\s*(?!\$\{)[^;\s]", re.IGNORECASE)
+CONNECTION_PASSWORD = re.compile(r"(?:^|[;\s])\s*(?:password|passwd|pwd|pass)\s*=\s*(?!\$\{)[^;\s]",
+                                 re.IGNORECASE)
 CREDENTIAL_HEADERS = re.compile(r"^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-.*|x-.*-token|x-.*-key"
                                 r"|x-access-token|private-token)$", re.IGNORECASE)
 RANDOM_RUN = re.compile(r"[A-Za-z0-9+/=_\-]{20,}")

@@ -142,7 +142,8 @@ def read_json(path: Path, label: str, notes: list[str]) -> dict:
         notes.append(f"{label}: not a JSON object; nothing imported from it")
         return {}
     if _depth(document) > rules()["limits"]["max_json_depth"]:
-        notes.append(f"{label}: nested deeper than {rules()['limits']['max_json_depth']} levels; nothing imported from it")
+        notes.append(f"{label}: nested deeper than {rules()['limits']['max_json_depth']} levels; "
+                     "nothing imported from it")
         return {}
     return document
 
@@ -774,7 +775,8 @@ def _reference_args(args: list, prefix: str, variables: Variables) -> list[str]:
         if flag := re.fullmatch(r"(--?)([A-Za-z0-9_-]+)=(.*)", arg):
             dashes, key, value = flag.groups()
             header = _reference_header(value, prefix, variables)  # --header=Authorization: Bearer x
-            out.append(f"{dashes}{key}={header if header is not None else _reference_string(value, key, prefix, variables)}")
+            value = header if header is not None else _reference_string(value, key, prefix, variables)
+            out.append(f"{dashes}{key}={value}")
             continue
         # docker's -e KEY=value; a value with spaces is a command line (`-c "TOKEN=x node srv.js"`).
         if (assignment := re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)=(\S*)", arg)):
@@ -1078,10 +1080,16 @@ def _bash_refusal(command: str) -> str:
     if any(ASSIGNMENT.match(word) for word in words):
         return "sets a variable (NAME=value: the environment, or make's SHELL=...), which can run other code"
     program = PurePosixPath(words[0]).name
-    refused_options = set(allow["refused_options"]) | set(allow["refused_program_options"].get(program, []))
+    program_options = allow["refused_program_options"].get(program, [])
+    refused_options = set(allow["refused_options"]) | set(program_options)
+    glued = tuple(option for option in program_options if re.fullmatch(r"-[A-Za-z]", option))  # -O./x, -ccore.x=y
     for word in words[1:]:
         option = word.split("=", 1)[0]
-        if option in refused_options or (program == "git" and re.fullmatch(r"-c.+|-C.+|-x.+", word)):
+        if glued and word.startswith(glued):
+            return f"passes {word[:2]}, which can run a command the rule does not spell"
+        # Go's flags and others take one dash as well as two: -exec as --exec.
+        single_dash = re.fullmatch(r"-[A-Za-z][A-Za-z0-9-]+", option)
+        if option in refused_options or (single_dash and "-" + option in refused_options):
             return f"passes {option}, which can run a command the rule does not spell"
     if problem := _program_refusal(program):
         return problem

@@ -352,7 +352,8 @@ def test_allow_rules_that_could_run_code_or_reach_secrets_are_refused(rule):
     "Bash(uv run --no-sync python evil.py)", "Bash(poetry run -q python x.py)",
     "Bash(bundle exec --gemfile=G ruby x.rb)", "Bash(uv run --python=./evil.sh pytest)",
     # An option before the subcommand.
-    "Bash(npm -y exec cowsay)", "Bash(pnpm --dir=. dlx x)", "Bash(yarn --cwd=. dlx x)", "Bash(pip --quiet install evil)",
+    "Bash(npm -y exec cowsay)", "Bash(pnpm --dir=. dlx x)", "Bash(yarn --cwd=. dlx x)",
+    "Bash(pip --quiet install evil)",
     "Bash(uv --offline tool run x)", "Bash(go -C . run .)", "Bash(uv run --with=evilpkg python)",
     "Bash(uv run --with=evilpkg pytest)", "Bash(poetry -q run python x.py)",
     # Wrappers and versioned interpreters.
@@ -365,6 +366,10 @@ def test_allow_rules_that_could_run_code_or_reach_secrets_are_refused(rule):
     "Bash(git difftool --extcmd=./evil)", "Bash(make SHELL=./evil.sh)", "Bash(git log --ext-diff)",
     "Bash(git push --receive-pack=./x)", "Bash(git rebase --exec ./x main)", "Bash(git -C ../other log)",
     "Bash(git --config-env=core.pager=X log)", "Bash(git log -c)", "Bash(make test CC=./evil)",
+    "Bash(go test -exec ./evil ./...)", "Bash(go vet -vettool=./x)", "Bash(cargo test --config target.x.runner=./e)",
+    "Bash(git --git-dir=../o/.git log)", "Bash(git grep -O./x main)", "Bash(git submodule foreach make)",
+    "Bash(git bisect run make)", "Bash(npm explore pkg)", "Bash(npm init evil)", "Bash(ssh-agent sh)",
+    "Bash(yarn node x.js)", "Bash(pdm run python x.py)", "Bash(man -P ./x ls)", "Bash(eslint --plugin x .)",
     # date prints any file (-f) and sets the clock (-s).
     "Bash(date:*)", "Bash(date -f .env)",
 ])
