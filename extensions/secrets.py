@@ -7,8 +7,10 @@ are where secrets go (a file names them as ${VAR}). So a value is refused when i
   Google, JWTs, PEM private keys);
 - a long random-looking string (high Shannon entropy over a token alphabet), which is what
   most other credentials look like;
-- a URL with a password in its userinfo, or a query parameter that carries a credential
-  (its name says so, or its value is one of the above); URLs are parsed, not matched;
+- a URL with a password (or a token as the user name) in its userinfo, or a query or fragment
+  parameter that carries a credential (its name says so, or its value is one of the above or a
+  shorter generated-looking value); URLs are parsed, not matched;
+- a `Password=`/`Pwd=` in a `key=value;` connection string;
 - any of those as the literal default of a reference, `${VAR:-literal}`.
 
 `secret_in(value)` says which, or "". `credential_header(name)` says whether a header
