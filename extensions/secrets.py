@@ -7,8 +7,10 @@ are where secrets go (a file names them as ${VAR}). So a value is refused when i
   Google, JWTs, PEM private keys);
 - a long random-looking string (high Shannon entropy over a token alphabet), which is what
   most other credentials look like;
-- a URL with a password in its userinfo, or a query parameter that carries a credential
-  (its name says so, or its value is one of the above); URLs are parsed, not matched;
+- a URL with a password (or a token as the user name) in its userinfo, or a query or fragment
+  parameter that carries a credential (its name says so, or its value is one of the above or a
+  shorter generated-looking value); URLs are parsed, not matched;
+- a `Password=`/`Pwd=` in a `key=value;` connection string;
 - any of those as the literal default of a reference, `${VAR:-literal}`.
 
 `secret_in(value)` says which, or "". `credential_header(name)` says whether a header
@@ -31,8 +33,17 @@ TOKEN_SHAPES = re.compile(
 )
 # A reference Claude Code expands, with an optional literal default: ${VAR} or ${VAR:-default}.
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-SECRET_WORDS = re.compile(r"(auth|token|secret|passw|pwd|api[-_]?key|apikey|private[-_]?key|credential|session|signature|sig$|key$)",
+# A name that says its value is a secret: these words anywhere, or short ones as a segment of
+# the name (DB_PASS, GH_PAT, pin, ENC_KEY_B64, X-Pass) or a CamelCase part (dbPass, userPin).
+SECRET_WORDS = re.compile(r"(auth|token|secret|passw|passphrase|pwd|api[-_]?key|apikey|private[-_]?key|credential"
+                          r"|session|signature|sig$|key$"
+                          r"|(?:^|[-_.])(?:pass|pat|pin|key|salt|otp|dsn|creds?|cookie|bearer|hmac|cert|seed)"
+                          r"(?=$|[-_.0-9])"
+                          r"|(?-i:(?<=[a-z])(?:Pass|Pat|Pin|Key|Salt|Otp|Dsn|Creds?|Cookie)(?=$|[A-Z_.0-9-])))",
                           re.IGNORECASE)
+# `Password=...` in a `key=value;` connection string (ADO.NET, ODBC, JDBC properties).
+CONNECTION_PASSWORD = re.compile(r"(?:^|[;\s])\s*(?:password|passwd|pwd|pass)\s*=\s*(?!\$\{)[^;\s]",
+                                 re.IGNORECASE)
 CREDENTIAL_HEADERS = re.compile(r"^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-.*|x-.*-token|x-.*-key"
                                 r"|x-access-token|private-token)$", re.IGNORECASE)
 RANDOM_RUN = re.compile(r"[A-Za-z0-9+/=_\-]{20,}")
@@ -68,6 +79,19 @@ def looks_random(text: str) -> bool:
     return False
 
 
+def random_value(text: str) -> bool:
+    """A shorter value (12 or more letters and digits) that reads as generated: what a URL's
+    query or fragment parameter with a key in it looks like."""
+    if len(text) < 12 or not re.fullmatch(r"[A-Za-z0-9+/=_.~-]+", text):
+        return False
+    letters = "".join(char for char in text if char.isalnum())
+    kinds = {_kind(char) for char in letters}
+    if len(letters) < 12 or "d" not in kinds or len(kinds) < 2:
+        return False
+    switches = sum(_kind(a) != _kind(b) for a, b in zip(letters, letters[1:])) / (len(letters) - 1)
+    return switches >= 0.3 and entropy(letters) >= 3.0
+
+
 def credential_header(name: str) -> bool:
     return bool(CREDENTIAL_HEADERS.match(name.strip()))
 
@@ -81,11 +105,17 @@ def _in_url(value: str) -> str:
             return "a URL that cannot be parsed"
         if password and not REFERENCE.fullmatch(password):
             return "a password in a URL"
-        for name, item in parse_qsl(parts.query, keep_blank_values=True):
-            if REFERENCE.fullmatch(item) or not item:
-                continue
-            if SECRET_WORDS.search(name) or TOKEN_SHAPES.search(item) or looks_random(item):
-                return f"a credential in the URL's query ({name}=)"
+        user = parts.username or ""
+        if user and not REFERENCE.fullmatch(user) and (TOKEN_SHAPES.search(user) or looks_random(user)
+                                                        or random_value(user)):
+            return "a token as a URL's user name"
+        for where, text in (("query", parts.query), ("fragment", parts.fragment)):
+            for name, item in parse_qsl(text, keep_blank_values=True):
+                if REFERENCE.fullmatch(item) or not item:
+                    continue
+                if SECRET_WORDS.search(name) or TOKEN_SHAPES.search(item) or looks_random(item) \
+                        or random_value(item):
+                    return f"a credential in the URL's {where} ({name}=)"
     return ""
 
 
@@ -96,6 +126,8 @@ def _literal(value: str) -> str:
         return found
     if looks_random(REFERENCE.sub("", value)):
         return "a long random-looking string, as keys and tokens are"
+    if CONNECTION_PASSWORD.search(value):
+        return "a password in a connection string (Password=...)"
     return ""
 
 

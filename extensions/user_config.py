@@ -28,7 +28,7 @@ import shlex
 from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 from weakref import WeakKeyDictionary
 
 import yaml
@@ -133,12 +133,30 @@ def read_json(path: Path, label: str, notes: list[str]) -> dict:
     try:
         document = json.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
-        notes.append(f"{label}: not valid JSON ({str(error)[:80]}); nothing imported from it")
+        notes.append(f"{label}: not valid JSON ({_safe(error)}); nothing imported from it")
+        return {}
+    except RecursionError:
+        notes.append(f"{label}: nested too deeply to read; nothing imported from it")
         return {}
     if not isinstance(document, dict):
         notes.append(f"{label}: not a JSON object; nothing imported from it")
         return {}
+    if _depth(document) > rules()["limits"]["max_json_depth"]:
+        notes.append(f"{label}: nested deeper than {rules()['limits']['max_json_depth']} levels; "
+                     "nothing imported from it")
+        return {}
     return document
+
+
+def _depth(document: object) -> int:
+    """How deeply lists and objects nest in `document`, counted without recursion."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth)
+            stack += [(item, depth + 1) for item in (value.values() if isinstance(value, dict) else value)]
+    return deepest
 
 
 def _text(data: bytes) -> str | None:
@@ -434,7 +452,11 @@ def rewrite_hook_command(command: object, folder: Path, home: Path) -> tuple[str
         return "", None, "is not a command"
     if CONTROL.search(command):
         return "", None, "holds a line break or control character"
-    if found := secrets.secret_in(command):
+    try:
+        split = shlex.split(command)
+    except ValueError:
+        split = command.split()
+    if found := secrets.secret_in(command) or words_secret(split):
         return "", None, f"holds {found}; pass it through the cloud environment's variables instead"
     # Only the home spellings may use $, and no other shell syntax at all.
     bare = command
@@ -510,10 +532,12 @@ def _plan_hook(hook: object, folder: Path, home: Path, destination: Path, script
     if problem:
         return None, problem
     new = {"type": "command", "command": command}
+    # What the record (CLAUDE.md, the answers file) says of it: a name, never the command's text.
+    new_name = script.name if script is not None else PurePosixPath(command.split(" ", 1)[0]).name
     timeout = hook.get("timeout")
     if isinstance(timeout, int) and not isinstance(timeout, bool) and 1 <= timeout <= 3600:
         new["timeout"] = timeout
-    return new, ""
+    return {**new, "_name": new_name}, ""
 
 
 def plan_hooks(settings: dict, folder: Path, home: Path, destination: Path, notes: list[str]
@@ -546,10 +570,12 @@ def plan_hooks(settings: dict, folder: Path, home: Path, destination: Path, note
                 new, problem = _plan_hook(hook, folder, home, destination, scripts, notes)
                 if problem:
                     command = hook.get("command") if isinstance(hook, dict) else hook
-                    notes.append(f"hooks.{event}: `{_safe(command)}` left out: it {problem}")
+                    shown = "a command" if problem.startswith("holds") else f"`{_safe(command)}`"  # no secret quoted
+                    notes.append(f"hooks.{event}: {shown} left out: it {problem}")
                     continue
+                name = new.pop("_name")
                 kept.append(new)
-                imported.append(f"{event}: {new['command']}")
+                imported.append(f"{event}: {name}")
             if kept:
                 groups_by_event.setdefault(event, []).append(
                     {**({"matcher": matcher} if matcher is not None else {}), "hooks": kept})
@@ -587,6 +613,75 @@ def _secret(key: str, value: str) -> bool:
     return bool((secrets.SECRET_WORDS.search(key) or secrets.credential_header(key)) and secrets.literal_part(value))
 
 
+def _header_secret(text: str) -> bool:
+    """Whether `text` is a header `Name: value` whose name carries a credential and whose value
+    holds a literal (X-Api-Key:pw, Authorization: Bearer x, X-Pass: x)."""
+    header = re.fullmatch(r"([A-Za-z0-9_-]+) *: *(.*)", text)
+    return bool(header and (secrets.credential_header(header.group(1)) or secrets.SECRET_WORDS.search(header.group(1)))
+                and secrets.literal_part(header.group(2)).strip("*"))
+
+
+# Programs that take a password glued to -p (`mysql -ppw db`); a separate word after -p is a
+# database there, not a password.
+GLUED_PASSWORD_PROGRAMS = {"mysql", "mariadb", "mysqldump", "mysqladmin", "mysqlimport", "mysqlshow", "mysqlcheck",
+                           "mysqlsh", "mariadb-dump", "mariadb-admin"}
+
+
+def words_secret(words: list[str]) -> str:
+    """What literal secret a command's words hold, or "": a credential of a known shape, a
+    `--token=x`, `--password x`, `NAME_TOKEN=x`, a credential header (`-H X-Api-Key:pw`), a
+    `-u user:password`, or mysql's `-ppassword`."""
+    program = PurePosixPath(words[0]).name if words else ""
+    for index, word in enumerate(words):
+        following = words[index + 1] if index + 1 < len(words) else ""
+        if found := secrets.secret_in(word):
+            return found
+        if flag := re.fullmatch(r"--?([A-Za-z0-9_-]+)=(.*)", word):
+            name, value = flag.groups()
+            if _secret(name, value) or _header_secret(value) or _json_secret(value):
+                return f"a literal value for --{name}"
+            continue
+        if assignment := re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", word):
+            if _secret(*assignment.groups()):
+                return f"a literal value for {assignment.group(1)}"
+            continue
+        if _header_secret(word) or _json_secret(word):
+            return "a credential header or value"
+        if program in GLUED_PASSWORD_PROGRAMS and re.fullmatch(r"-p\S+", word):
+            return "a password glued to -p"
+        if re.fullmatch(r"-u[^\s:]*:\S+", word) and secrets.literal_part(word.split(":", 1)[1]):
+            return "a user:password pair"
+        if (flag := re.fullmatch(r"--?([A-Za-z0-9_-]+)", word)) and following and not following.startswith("-"):
+            name = flag.group(1)
+            if name in ("u", "user") and ":" in following and secrets.literal_part(following.split(":", 1)[1]):
+                return "a user:password pair"
+            if secrets.SECRET_WORDS.search(name) and secrets.literal_part(following) \
+                    and not secrets.REFERENCE.fullmatch(following):
+                return f"a literal value for -{'-' if len(name) > 1 else ''}{name}"
+    return ""
+
+
+def _json_secret(text: str) -> bool:
+    """Whether `text` is a JSON object or list with a secret under a secret-ish key."""
+    if not text.startswith(("{", "[")):
+        return False
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return _json_has_secret(document, "")
+
+
+def _json_has_secret(value: object, key: str, depth: int = 0) -> bool:
+    if depth > 20:
+        return True  # too deep to check: taken for a secret
+    if isinstance(value, dict):
+        return any(_json_has_secret(item, str(name), depth + 1) for name, item in value.items())
+    if isinstance(value, list):
+        return any(_json_has_secret(item, key, depth + 1) for item in value)
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool) and _secret(key, str(value))
+
+
 def _reference_url(url: str, prefix: str, variables: Variables) -> str:
     """`url` with its password and its credential query values as ${VAR} references."""
     try:
@@ -603,13 +698,18 @@ def _reference_url(url: str, prefix: str, variables: Variables) -> str:
         if password and not secrets.REFERENCE.fullmatch(password):
             password = "${" + variables.name_for(password, prefix + "_PASSWORD") + "}"
         netloc = f"{name}{colon}{password or ''}@{host}"
-    query = []
-    for item in parts.query.split("&") if parts.query else []:
-        key, equals, value = item.partition("=")
-        if equals and value and not secrets.REFERENCE.fullmatch(value) and _secret(key, value):
-            value = "${" + variables.name_for(value, f"{prefix}_{key}") + "}"
-        query.append(f"{key}{equals}{value}")
-    return urlunsplit((parts.scheme, netloc, parts.path, "&".join(query), parts.fragment))
+    def referenced(text: str) -> str:
+        items = []
+        for item in text.split("&") if text else []:
+            key, equals, value = item.partition("=")
+            decoded = unquote_plus(value)
+            if equals and value and not secrets.REFERENCE.fullmatch(decoded) and (
+                    _secret(key, value) or _secret(key, decoded) or secrets.random_value(decoded)):
+                value = "${" + variables.name_for(value, f"{prefix}_{key}") + "}"
+            items.append(f"{key}{equals}{value}")
+        return "&".join(items)
+
+    return urlunsplit((parts.scheme, netloc, parts.path, referenced(parts.query), referenced(parts.fragment)))
 
 
 def _reference_string(value: str, key: str, prefix: str, variables: Variables, wanted: str = "") -> str:
@@ -621,11 +721,43 @@ def _reference_string(value: str, key: str, prefix: str, variables: Variables, w
         if not secrets.secret_in(value):
             return value
     if not _secret(key, value):
-        return value
-    scheme = re.match(r"(Bearer|Basic|Token) +(?=\S)", value)
+        return value if not _json_secret(value) else _reference_json(value, prefix, variables)
+    if _json_secret(value):
+        return _reference_json(value, prefix, variables)
+    scheme = re.match(r"(?i:bearer|basic|token) +(?=\S)", value)
     literal = value[scheme.end():] if scheme else value
     name = wanted or (f"{prefix}_{key}" if key else prefix)
     return (scheme.group(0) if scheme else "") + "${" + variables.name_for(literal, name) + "}"
+
+
+def _reference_json(text: str, prefix: str, variables: Variables) -> str:
+    """A JSON value (`--config={"apiKey": "x"}`) with each secret under a secret-ish key a reference."""
+    def walk(value: object, key: str, depth: int = 0) -> object:
+        if depth > 20:
+            return "${" + variables.name_for(json.dumps(value), f"{prefix}_CONFIG") + "}"
+        if isinstance(value, dict):
+            return {name: walk(item, str(name), depth + 1) for name, item in value.items()}
+        if isinstance(value, list):
+            return [walk(item, key, depth + 1) for item in value]
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool) and _secret(key, str(value)):
+            return "${" + variables.name_for(str(value), f"{prefix}_{key}" if key else f"{prefix}_TOKEN") + "}"
+        return value
+
+    try:
+        return json.dumps(walk(json.loads(text), ""), separators=(",", ":"))
+    except (ValueError, RecursionError):
+        return "${" + variables.name_for(text, f"{prefix}_CONFIG") + "}"
+
+
+def _reference_header(text: str, prefix: str, variables: Variables) -> str | None:
+    """`Name: value` with the value a reference when the header carries credentials; None when
+    `text` is no such header."""
+    header = re.fullmatch(r"([A-Za-z0-9_-]+)( *: *)(.*)", text)
+    if not header or not (secrets.credential_header(header.group(1)) or secrets.SECRET_WORDS.search(header.group(1))):
+        return None
+    name, colon, value = header.groups()
+    wanted = f"{prefix}_TOKEN" if name.lower() in ("authorization", "proxy-authorization") else ""
+    return f"{name}{colon}{_reference_string(value, name, prefix, variables, wanted=wanted)}"
 
 
 def _reference_args(args: list, prefix: str, variables: Variables) -> list[str]:
@@ -634,31 +766,37 @@ def _reference_args(args: list, prefix: str, variables: Variables) -> list[str]:
     for raw in args:
         arg = str(raw)
         if flag_wants_value and not arg.startswith("-"):
+            port = flag_wants_value == "PASSWORD" and re.fullmatch(r"[0-9:.]+", arg)  # -p 8080:80 is a port
             out.append("${" + variables.name_for(arg, f"{prefix}_{flag_wants_value}") + "}"
-                       if secrets.literal_part(arg) and not secrets.REFERENCE.fullmatch(arg) else arg)
+                       if secrets.literal_part(arg) and not secrets.REFERENCE.fullmatch(arg) and not port else arg)
             flag_wants_value = ""
             continue
         flag_wants_value = ""
         if flag := re.fullmatch(r"(--?)([A-Za-z0-9_-]+)=(.*)", arg):
             dashes, key, value = flag.groups()
-            out.append(f"{dashes}{key}={_reference_string(value, key, prefix, variables)}")
+            header = _reference_header(value, prefix, variables)  # --header=Authorization: Bearer x
+            value = header if header is not None else _reference_string(value, key, prefix, variables)
+            out.append(f"{dashes}{key}={value}")
             continue
-        if assignment := re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", arg):  # docker's -e KEY=value
+        # docker's -e KEY=value; a value with spaces is a command line (`-c "TOKEN=x node srv.js"`).
+        if (assignment := re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)=(\S*)", arg)):
             key, value = assignment.groups()
             if ENV_NAME.fullmatch(key) and "://" not in value and _secret(key, value):
                 out.append(f"{key}=${{{variables.name_for(value, key)}}}")
             else:
                 out.append(f"{key}={_reference_string(value, key, prefix, variables)}")
             continue
-        if (header := re.fullmatch(r"([A-Za-z0-9-]+)( *: *)(.*)", arg)) and secrets.credential_header(header.group(1)):
-            # mcp-remote's --header "Authorization: Bearer x": the header's name stays, its value goes.
-            name, colon, value = header.groups()
-            wanted = f"{prefix}_TOKEN" if name.lower() in ("authorization", "proxy-authorization") else ""
-            out.append(f"{name}{colon}{_reference_string(value, name, prefix, variables, wanted=wanted)}")
+        # mcp-remote's --header "Authorization: Bearer x": the header's name stays, its value goes.
+        if (header := _reference_header(arg, prefix, variables)) is not None:
+            out.append(header)
             continue
-        if (flag := re.fullmatch(r"--?([A-Za-z0-9_-]+)", arg)) and secrets.SECRET_WORDS.search(flag.group(1)):
-            flag_wants_value = flag.group(1)
+        if (flag := re.fullmatch(r"--?([A-Za-z0-9_-]+)", arg)) and (
+                secrets.SECRET_WORDS.search(flag.group(1)) or flag.group(1) == "p"):
+            flag_wants_value = "PASSWORD" if flag.group(1) == "p" else flag.group(1)
             out.append(arg)
+            continue
+        if " " in arg and (found := words_secret(arg.split())):  # a command line in one argument
+            out.append(" ".join(_reference_args(arg.split(" "), prefix, variables)) if found else arg)
             continue
         out.append(_reference_string(arg, "", prefix, variables, wanted=f"{prefix}_TOKEN"))
     return out
@@ -768,7 +906,7 @@ def plan_mcp(global_config: dict, destination: Path, template_servers: set[str],
 def _existing_servers(destination: Path) -> set[str]:
     try:
         document = json.loads((destination / ".mcp.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return set()
     servers = document.get("mcpServers") if isinstance(document, dict) else None
     return set(servers) if isinstance(servers, dict) else set()
@@ -851,6 +989,9 @@ def rule_shape_problem(rule: object) -> str:
     if found := secrets.secret_in(rule):
         return f"holds {found}"
     match = RULE.fullmatch(rule)
+    if match and match["spec"] and match["tool"] in ("Bash", "PowerShell") and (
+            found := words_secret(match["spec"].removesuffix(":*").replace("'", " ").replace('"', " ").split())):
+        return f"holds {found}"
     if MCP_RULE.fullmatch(rule):
         return ""
     if not match or match["tool"] not in rules()["rule_tools"]:
@@ -905,6 +1046,25 @@ def _path_refusal(spec: str) -> str:
     return ""
 
 
+ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def _program_refusal(program: str) -> str:
+    allow = rules()["allow"]
+    if program in allow["refused_programs"] or re.fullmatch(allow["interpreter_pattern"], program):
+        return f"runs {program}, which can run any code, reach the network or read any file"
+    return ""
+
+
+def _skip_options(words: list[str]) -> list[str]:
+    """`words` from the first one that is not an option (or the value of an option that takes one)."""
+    takes_value = set(rules()["allow"]["options_with_values"])
+    index = 0
+    while index < len(words) and words[index].startswith("-"):
+        index += 2 if words[index] in takes_value else 1
+    return words[index:]
+
+
 def _bash_refusal(command: str) -> str:
     allow = rules()["allow"]
     if command.endswith(":*"):
@@ -917,16 +1077,40 @@ def _bash_refusal(command: str) -> str:
     if not PLAIN_COMMAND.fullmatch(command):
         return "is not one plain command (quotes, $, ;, |, &, >, backticks and globs are refused)"
     words = command.split(" ")
-    if "=" in words[0]:
-        return "sets a variable before the command"
-    for runner in [""] + allow["runner_prefixes"]:
-        if command.startswith(runner + " ") or runner == "":
-            rest = command[len(runner):].strip().split(" ") if runner else words
-            if rest and rest[0] in allow["refused_programs"]:
-                return f"runs {rest[0]}, which can run any code, reach the network or read any file"
+    if any(ASSIGNMENT.match(word) for word in words):
+        return "sets a variable (NAME=value: the environment, or make's SHELL=...), which can run other code"
+    program = PurePosixPath(words[0]).name
+    program_options = allow["refused_program_options"].get(program, [])
+    refused_options = set(allow["refused_options"]) | set(program_options)
+    glued = tuple(option for option in program_options if re.fullmatch(r"-[A-Za-z]", option))  # -O./x, -ccore.x=y
+    for word in words[1:]:
+        option = word.split("=", 1)[0]
+        if glued and word.startswith(glued):
+            return f"passes {word[:2]}, which can run a command the rule does not spell"
+        # Go's flags and others take one dash as well as two: -exec as --exec.
+        single_dash = re.fullmatch(r"-[A-Za-z][A-Za-z0-9-]+", option)
+        if option in refused_options or (single_dash and "-" + option in refused_options):
+            return f"passes {option}, which can run a command the rule does not spell"
+    if problem := _program_refusal(program):
+        return problem
+    rest = _skip_options(words[1:])
+    subcommand = rest[0] if rest else ""
     for refused in allow["refused_subcommands"]:
-        if command == refused or command.startswith(refused + " "):
+        tool, _, sub = refused.partition(" ")
+        # The subcommand is the first word after the program and its options; any later word
+        # that names it is refused too, since an option of unknown arity may have hidden it.
+        if program == tool and (subcommand == sub or sub in words[1:]):
             return f"runs `{refused}`, which fetches or installs code the rule does not pin"
+    for runner in allow["runner_prefixes"]:
+        tool, _, sub = runner.partition(" ")
+        if program == tool and sub in words[1:]:
+            after = words[words.index(sub, 1) + 1:]
+            if after and after[0].startswith("-"):
+                return f"passes options to `{runner}` before its program, which can change what it runs"
+            if not after:
+                return f"is `{runner}` without a program"
+            if problem := _program_refusal(PurePosixPath(after[0]).name):
+                return problem
     for denied in claude_json.DENY_BASH:
         prefix = denied.removeprefix("Bash(").removesuffix(":*)")
         if command == prefix or command.startswith(prefix + " "):
@@ -988,7 +1172,14 @@ def plan_permissions(settings: dict, servers: set[str], notes: list[str]) -> dic
             problem = allow_refusal(rule, servers) if kind == "allow" else rule_shape_problem(rule) or (
                 "is already the template's own, in every profile"
                 if rule in claude_json.template_owned_rules(kind) else "")
-            if problem:
+            if problem.startswith("holds"):
+                # Never quoted: the secret must not be written, in a note either, and a deny
+                # rule is no exception (deny by a pattern without the secret).
+                tool = RULE.match(rule)
+                notes.append(f"permissions.{kind}: a {tool.group('tool') if tool else ''} rule left out: it {problem}"
+                             + ("; a deny rule is left out too, so that the secret is not written: deny by a pattern "
+                                "without it" if kind == "deny" else ""))
+            elif problem:
                 notes.append(f"permissions.{kind}: {_safe(rule)} left out: it {problem}")
             elif rule not in kept.get(kind, []):
                 kept.setdefault(kind, []).append(rule)

@@ -89,6 +89,20 @@ def _dumps(document: dict) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
+def _document(path: Path, default: dict, table: str) -> dict | None:
+    """The JSON object in `path` (`default` when there is no file), or None when it is not one,
+    or its `table` is there and not an object."""
+    if not path.exists():
+        return default
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(document, dict) or (table and not isinstance(document.get(table, {}), dict)):
+        return None
+    return document
+
+
 def apply(plan: dict, root: Path, reader) -> list[str]:
     """Write the plan into `root`; the lines to print."""
     lines = []
@@ -100,18 +114,30 @@ def apply(plan: dict, root: Path, reader) -> list[str]:
             return [*lines, f"{path} is a symlink: nothing written to it (add the entries by hand)"]
     if plan["settings"]:
         path = root / SETTINGS
-        settings = json.loads(path.read_text(encoding="utf-8"))
-        lines += merge_settings(settings, plan["settings"])
-        path.write_text(_dumps(settings), encoding="utf-8")
+        settings = _document(path, {}, "")
+        try:
+            merged = merge_settings(settings, plan["settings"]) if settings is not None else None
+        except (AttributeError, TypeError):  # a permissions, hooks... entry that is not what it should be
+            merged = None
+        if merged is None:
+            lines.append(f"{SETTINGS} is not a settings object this import can read: the import wrote nothing to it "
+                         "(fix it, then add the entries by hand)")
+        else:
+            lines += merged
+            path.write_text(_dumps(settings), encoding="utf-8")
     if plan["mcp"]:
         path = root / MCP
-        document = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"mcpServers": {}}
-        servers = document.setdefault("mcpServers", {})
-        for name, entry in plan["mcp"].items():
-            if name in servers:
-                lines.append(f".mcp.json: {name} is the repository's own; yours was not added")
-            servers.setdefault(name, entry)
-        path.write_text(_dumps(document), encoding="utf-8")
+        document = _document(path, {"mcpServers": {}}, "mcpServers")
+        if document is None:
+            lines.append(f"{MCP} is not a JSON object with an mcpServers object: the import wrote nothing to it "
+                         f"(fix it, then add {', '.join(plan['mcp'])} by hand)")
+        else:
+            servers = document.setdefault("mcpServers", {})
+            for name, entry in plan["mcp"].items():
+                if name in servers:
+                    lines.append(f".mcp.json: {name} is the repository's own; yours was not added")
+                servers.setdefault(name, entry)
+            path.write_text(_dumps(document), encoding="utf-8")
     return lines
 
 

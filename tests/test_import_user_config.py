@@ -96,8 +96,13 @@ def test_a_copy_imports_the_setup_without_a_secret_and_without_touching_the_home
     assert tree_hash(home) == before, "the copy changed the home"
 
 
-def test_with_an_empty_home_the_question_is_not_asked_or_recorded(template_repo, tmp_path, monkeypatch):
+@pytest.mark.parametrize("global_config", [None, "[" * 100_000 + "]" * 100_000])
+def test_with_an_empty_home_the_question_is_not_asked_or_recorded(template_repo, tmp_path, monkeypatch, global_config):
+    """A ~/.claude.json nested 100000 deep is an empty home too: a note, not a RecursionError."""
     use_home(monkeypatch, tmp_path / "home")
+    if global_config is not None:
+        (tmp_path / "home").mkdir()
+        (tmp_path / "home" / ".claude.json").write_text(global_config)
     project = generate(template_repo, tmp_path / "project")
     answers = yaml.safe_load((project / ANSWERS_FILE).read_text())
     assert "import_user_config" not in answers and "imported_user_config" not in answers
@@ -214,3 +219,17 @@ def test_the_task_adds_only_what_is_not_there_and_never_writes_through_a_link(tm
     lines = task.apply({"files": [], "settings": {}, "mcp": {"a": {"type": "stdio", "command": "x"}}}, root,
                        task._reader())
     assert outside.read_text() == '{"mcpServers": {}}' and "symlink" in lines[0]
+
+
+@pytest.mark.parametrize("existing", ["{not json", "[]", '{"mcpServers": []}', "[" * 100_000 + "]" * 100_000])
+def test_the_task_writes_nothing_to_an_mcp_json_or_settings_it_cannot_read_and_says_so(tmp_path, existing):
+    task = _task()
+    root = tmp_path / "project"
+    (root / ".claude").mkdir(parents=True)
+    settings = existing if existing.startswith(("{not", "[")) else '{"permissions": []}'  # an object of the wrong shape
+    (root / ".claude" / "settings.json").write_text(settings)
+    (root / ".mcp.json").write_text(existing)
+    lines = task.apply({"files": [], "settings": {"enabledMcpjsonServers": ["a"], "permissions": {"allow": ["Glob"]}},
+                        "mcp": {"a": {"type": "stdio", "command": "x"}}}, root, task._reader())
+    assert (root / ".mcp.json").read_text() == existing and (root / ".claude" / "settings.json").read_text() == settings
+    assert len(lines) == 2 and all("wrote nothing to it" in line and "\n" not in line for line in lines)

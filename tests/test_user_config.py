@@ -12,7 +12,7 @@ import pytest
 
 from extensions import user_config
 from helpers import build_file_tree
-from user_home import TOKENS, make_home
+from user_home import HOSTILE, TOKENS, make_hostile_home, make_home
 
 
 def locations(home: Path) -> dict:
@@ -90,6 +90,17 @@ def test_invalid_json_in_the_home_is_reported_and_nothing_is_read_from_it(tmp_pa
     assert plan["record"] == {"agents": ["a"]}
     assert any("settings.json: not valid JSON" in note for note in plan["notes"])
     assert any(".claude.json: not a JSON object" in note for note in plan["notes"])
+
+
+@pytest.mark.parametrize("nested", ["[" * 100_000 + "]" * 100_000, '{"mcpServers": {"a": {"command": "x", "env": '
+                                    '{"K": ' + "[" * 900 + "]" * 900 + "}}}}"])
+def test_a_deeply_nested_global_config_is_reported_not_a_recursion_error(tmp_path, nested):
+    (tmp_path / ".claude.json").write_text(nested)
+    build_file_tree(tmp_path / ".claude", {"settings.json": "[" * 100_000 + "]" * 100_000})
+    plan = user_config.build_plan(user_config.KINDS, tmp_path / "p", [], locations(tmp_path))
+    assert plan["mcp"] == {} and plan["record"] == {}
+    assert any(note.startswith(".claude.json: nested") for note in plan["notes"])
+    assert any(note.startswith("settings.json: nested") for note in plan["notes"])
 
 
 @pytest.mark.parametrize("settings", [
@@ -246,6 +257,43 @@ def test_every_literal_secret_becomes_a_reference(entry, expected):
     assert user_config.mcp._entry_problem("srv", secured) == ""
 
 
+@pytest.mark.parametrize(("entry", "leaked"), [
+    ({"command": "x", "env": {"DB_PASS": "dbpass1"}}, "dbpass1"),
+    ({"command": "x", "env": {"PASSPHRASE": "phrase2"}}, "phrase2"),
+    ({"command": "x", "env": {"GH_PAT": "patvalue3"}}, "patvalue3"),
+    ({"command": "x", "env": {"CONNECTION_STRING": "Server=db;Password=connpw4"}}, "connpw4"),
+    ({"command": "x", "env": {"ENC_KEY_B64": "c2VjcmV0NQ=="}}, "c2VjcmV0NQ=="),
+    ({"command": "x", "env": {"USER_PIN": "4321"}}, "4321"),
+    ({"command": "x", "args": ["--header=Authorization: Bearer hdrtok6"]}, "hdrtok6"),
+    ({"command": "x", "args": ['--config={"apiKey":"jsonkey7"}']}, "jsonkey7"),
+    ({"command": "x", "args": ["-p", "shortpw8"]}, "shortpw8"),
+    ({"command": "x", "args": ["--pass", "passpw9"]}, "passpw9"),
+    ({"command": "x", "args": ["--password", "longpw10"]}, "longpw10"),
+    ({"command": "x", "args": ["-e", "DB_PASS=envpw11"]}, "envpw11"),
+    ({"type": "http", "url": "https://x.example.com/mcp#access_token=frag12"}, "frag12"),
+    ({"type": "http", "url": "https://x.example.com/mcp?k=aZ3kQ9pL2mX7wR4t"}, "aZ3kQ9pL2mX7wR4t"),
+    ({"type": "http", "url": "https://x.example.com/mcp", "headers": {"X-Pass": "xpass13"}}, "xpass13"),
+])
+def test_secrets_under_other_names_and_shapes_become_references(entry, leaked):
+    secured, _ = _secure("srv", entry)
+    assert leaked not in json.dumps(secured)
+
+
+def test_a_port_after_dash_p_stays():
+    secured, _ = _secure("srv", {"command": "docker", "args": ["run", "-p", "8080:80", "img"]})
+    assert secured["args"] == ["run", "-p", "8080:80", "img"]
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["-c", "TOKEN=cmdsecret17 node srv.js"], ["-c", "TOKEN=${TOKEN} node srv.js"]),
+    (["--header", "Authorization:token abc123"], ["--header", "Authorization:token ${SRV_TOKEN}"]),
+    (["--header", "Authorization: bearer abc123"], ["--header", "Authorization: bearer ${SRV_TOKEN}"]),
+])
+def test_a_reference_keeps_the_command_and_the_scheme_around_it(args, expected):
+    secured, _ = _secure("srv", {"command": "sh", "args": args})
+    assert secured["args"] == expected
+
+
 def test_one_secret_is_one_variable_and_two_secrets_two(tmp_path):
     variables = user_config.Variables()
     first, _ = user_config.secure_server("a", {"command": "x", "env": {"TOKEN": "v1"}, "args": ["--token", "v1"]},
@@ -300,7 +348,39 @@ def test_allow_rules_that_could_run_code_or_reach_secrets_are_refused(rule):
 
 
 @pytest.mark.parametrize("rule", [
+    # An option before the program a runner runs hides it.
+    "Bash(uv run --no-sync python evil.py)", "Bash(poetry run -q python x.py)",
+    "Bash(bundle exec --gemfile=G ruby x.rb)", "Bash(uv run --python=./evil.sh pytest)",
+    # An option before the subcommand.
+    "Bash(npm -y exec cowsay)", "Bash(pnpm --dir=. dlx x)", "Bash(yarn --cwd=. dlx x)",
+    "Bash(pip --quiet install evil)",
+    "Bash(uv --offline tool run x)", "Bash(go -C . run .)", "Bash(uv run --with=evilpkg python)",
+    "Bash(uv run --with=evilpkg pytest)", "Bash(poetry -q run python x.py)",
+    # Wrappers and versioned interpreters.
+    "Bash(setsid sh x.sh)", "Bash(strace -o f sh x.sh)", "Bash(flock x sh y.sh)", "Bash(unshare sh x.sh)",
+    "Bash(python3.12 x.py)", "Bash(node20 x.js)", "Bash(uv run python3.12 x.py)", "Bash(chroot . sh)",
+    "Bash(nsenter -t 1 sh)", "Bash(taskset 1 sh)", "Bash(ionice sh)", "Bash(script -c id)", "Bash(busybox sh)",
+    # Options that run a command, anywhere in the rule.
+    "Bash(rg --pre=./x pattern)", "Bash(rg --pre ./x pattern)", "Bash(tar --to-command=id -xf a.tar)",
+    "Bash(npm test --script-shell=./x)", "Bash(git fetch --upload-pack=./evil.sh .)", "Bash(git difftool -x ./evil)",
+    "Bash(git difftool --extcmd=./evil)", "Bash(make SHELL=./evil.sh)", "Bash(git log --ext-diff)",
+    "Bash(git push --receive-pack=./x)", "Bash(git rebase --exec ./x main)", "Bash(git -C ../other log)",
+    "Bash(git --config-env=core.pager=X log)", "Bash(git log -c)", "Bash(make test CC=./evil)",
+    "Bash(go test -exec ./evil ./...)", "Bash(go vet -vettool=./x)", "Bash(cargo test --config target.x.runner=./e)",
+    "Bash(git --git-dir=../o/.git log)", "Bash(git grep -O./x main)", "Bash(git submodule foreach make)",
+    "Bash(git bisect run make)", "Bash(npm explore pkg)", "Bash(npm init evil)", "Bash(ssh-agent sh)",
+    "Bash(yarn node x.js)", "Bash(pdm run python x.py)", "Bash(man -P ./x ls)", "Bash(eslint --plugin x .)",
+    # date prints any file (-f) and sets the clock (-s).
+    "Bash(date:*)", "Bash(date -f .env)",
+])
+def test_allow_rules_that_hide_a_program_or_run_a_command_through_an_option_are_refused(rule):
+    assert user_config.allow_refusal(rule, set()) != ""
+
+
+@pytest.mark.parametrize("rule", [
     "Bash(make test)", "Bash(npm test)", "Bash(cargo test --all)", "Bash(ls:*)", "Bash(pwd)", "Read(docs/**)",
+    "Bash(uv run pytest -q)", "Bash(npm run build)", "Bash(go test -v ./...)", "Bash(make lint)",
+    "Bash(cargo test -p core)", "Bash(pwd:*)",
     "Read(src/**)", "Edit(src/app.py)", "Write(docs/notes.md)", "WebFetch(domain:docs.python.org)", "mcp__tracker",
     "mcp__tracker__search", "Glob", "Grep", "WebSearch",
 ])
@@ -346,3 +426,64 @@ def test_reading_never_writes_to_the_home(home, tmp_path):
     os.chmod(home / ".claude.json", 0o444)
     user_config.build_plan(user_config.KINDS, tmp_path / "project", [], locations(home))
     assert {path: path.stat().st_mtime_ns for path in home.rglob("*")} == before
+
+
+# --- a hostile home: secrets under other names and shapes ----------------------------------------
+
+
+def test_no_secret_of_a_hostile_home_is_in_anything_the_import_writes_or_reports(tmp_path):
+    make_hostile_home(tmp_path)
+    plan = user_config.build_plan(user_config.KINDS, tmp_path / "p", [], locations(tmp_path))
+    written = json.dumps([plan["settings"], plan["mcp"], plan["record"], plan["notes"],
+                          user_config.summary_lines(plan["record"])])
+    assert not [where for where, value in HOSTILE.items() if value in written]
+    assert plan["record"]["mcp_servers"] == ["env", "args", "frag", "query", "head"]  # kept, with references
+    assert plan["settings"]["hooks"]["Stop"] == [{"hooks": [{"type": "command", "command": "echo done"}]}]
+    assert plan["settings"]["permissions"] == {"allow": ["Bash(make test)"], "deny": ["Bash(rm:*)"]}
+    assert "extraKnownMarketplaces" not in plan["settings"]
+    notes = "\n".join(plan["notes"])
+    assert notes.count("hooks.Stop: a command left out: it holds") == 3
+    assert "permissions.deny: a Bash rule left out: it holds" in notes and "a deny rule is left out too" in notes
+
+
+@pytest.mark.parametrize(("command", "why"), [
+    ("curl -u admin:pw1 https://x.example.com", "user:password"),
+    ("curl -uadmin:pw1 https://x.example.com", "user:password"),
+    ("curl -H X-Api-Key:pw2 https://x.example.com", "credential header"),
+    ("curl -H Authorization:abc123 https://x.example.com", "credential header"),
+    ("echo --token=abc", "--token"),
+    ("echo --password abc", "--password"),
+    ("mysql -ppw3 db", "glued to -p"),
+    ("deploy DB_PASS=pw4", "DB_PASS"),
+])
+def test_a_hook_command_holding_a_secret_is_left_out(home, command, why):
+    rewritten, script, problem = user_config.rewrite_hook_command(command, home / ".claude", home)
+    assert rewritten == "" and problem.startswith("holds") and why in problem
+
+
+def test_the_record_of_a_hook_is_its_script_or_program_never_its_command(plan):
+    assert plan["record"]["hooks"] == ["Stop: notify.sh", "PostToolUse: notify.sh"]
+    assert "hooks: 2 (Stop: notify.sh; PostToolUse: notify.sh)" in user_config.summary_lines(plan["record"])
+
+
+@pytest.mark.parametrize("rule", ["Bash(mysql -ppw db)", "Bash(mysql -u root -ppw db)", "Bash(curl -u a:pw x)",
+                                  "Bash(deploy --token=abc)", "Bash(tool --password abc)", "Bash(run DB_PASS=x)"])
+def test_a_rule_holding_a_secret_is_refused_in_every_list(rule):
+    assert user_config.rule_shape_problem(rule).startswith("holds")
+    assert user_config.allow_refusal(rule).startswith("holds")
+
+
+@pytest.mark.parametrize("rule", ["Bash(mysql -p db)", "Bash(git push:*)", "Bash(pwd:*)", "Bash(curl -u admin x)",
+                                  "Bash(deploy --token=${TOKEN})"])
+def test_rules_without_a_literal_secret_pass_the_secret_check(rule):
+    assert not user_config.rule_shape_problem(rule).startswith("holds")
+
+
+@pytest.mark.parametrize("source", [
+    {"source": "url", "url": "https://m.example.com/market.json?k=mK7qP2zR9xL4wT8v"},
+    {"source": "url", "url": "https://m.example.com/market.json#access_token=abc"},
+    {"source": "git", "url": "https://m.example.com/m.git", "ref": "ghp_" + "Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0Pp9Oo"},
+    {"source": "git", "url": "https://mK7qP2zR9xL4wT8v@m.example.com/m.git"},
+])
+def test_a_marketplace_with_a_secret_in_its_url_or_ref_is_left_out(source):
+    assert "secret" in user_config._marketplace_problem({"source": source})

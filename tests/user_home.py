@@ -125,3 +125,49 @@ def use_home(monkeypatch, home: Path, config_dir: Path | None = None) -> None:
                 monkeypatch.delitem(environment, "CLAUDE_CONFIG_DIR")
         else:
             monkeypatch.setitem(environment, "CLAUDE_CONFIG_DIR", str(config_dir))
+
+
+# A second home: secrets where the first filters used to miss them. None may be written.
+HOSTILE = {
+    "db_pass": "dbpassA1", "passphrase": "phraseA2", "pat": "patA3", "conn": "connpwA4", "b64": "c2VjcmV0QTU=",
+    "header_flag": "hdrA6", "json": "jsonkeyA7", "dash_p": "shortpwA8", "dash_pass": "passpwA9",
+    "password": "longpwA10", "docker_e": "envpwA11", "fragment": "fragA12", "query": "aZ3kQ9pL2mX7wR4t",
+    "x_pass": "xpassA13", "curl_u": "curlpwA14", "curl_h": "apikeyA15", "echo": "echotokA16", "ask": "askpwA17",
+    "allow": "allowpwA18", "deny": "denypwA19", "market": "mK7qP2zR9xL4wT8v", "market_ref": "reftokA20ghp",
+}
+
+
+def make_hostile_home(home: Path) -> Path:
+    """A home whose secrets hide under other names and shapes (tests/test_user_config.py)."""
+    s = HOSTILE
+    folder = home / ".claude"
+    build_file_tree(folder, {"settings.json": json.dumps({
+        "hooks": {"Stop": [{"hooks": [
+            {"type": "command", "command": f"curl -u admin:{s['curl_u']} https://hooks.example.com"},
+            {"type": "command", "command": f"curl -H X-Api-Key:{s['curl_h']} https://hooks.example.com"},
+            {"type": "command", "command": f"echo --token={s['echo']}"},
+            {"type": "command", "command": "echo done"},
+        ]}]},
+        "extraKnownMarketplaces": {
+            "m1": {"source": {"source": "url", "url": f"https://m.example.com/market.json?k={s['market']}"}},
+            "m2": {"source": {"source": "git", "url": f"https://m.example.com/m.git#token={s['market_ref']}"}},
+        },
+        "permissions": {
+            "allow": [f"Bash(mysql -p{s['allow']} db)", "Bash(make test)"],
+            "ask": [f"Bash(mysql -u root -p{s['ask']} db)"],
+            "deny": [f"Bash(curl -u admin:{s['deny']} https://x.example.com)", "Bash(rm:*)"],
+        },
+    })})
+    (home / ".claude.json").write_text(json.dumps({"mcpServers": {
+        "env": {"command": "srv", "env": {"DB_PASS": s["db_pass"], "PASSPHRASE": s["passphrase"], "GH_PAT": s["pat"],
+                                          "CONNECTION_STRING": f"Server=db;Password={s['conn']}",
+                                          "ENC_KEY_B64": s["b64"]}},
+        "args": {"command": "srv", "args": [f"--header=Authorization: Bearer {s['header_flag']}",
+                                            '--config={"apiKey":"%s"}' % s["json"], "-p", s["dash_p"],
+                                            "--pass", s["dash_pass"], "--password", s["password"],
+                                            "-e", f"DB_PASS={s['docker_e']}"]},
+        "frag": {"type": "http", "url": f"https://x.example.com/mcp#access_token={s['fragment']}"},
+        "query": {"type": "http", "url": f"https://y.example.com/mcp?k={s['query']}"},
+        "head": {"type": "http", "url": "https://z.example.com/mcp", "headers": {"X-Pass": s["x_pass"]}},
+    }}))
+    return folder
