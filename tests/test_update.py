@@ -347,17 +347,29 @@ def test_the_toggles_cover_every_optional_file():
 
 
 @pytest.mark.parametrize("path", sorted(TOGGLES))
-def test_turning_one_option_off_removes_exactly_its_file_and_on_again_adds_it(versions, tmp_path, path):
+def test_turning_one_option_off_removes_exactly_its_file(versions, tmp_path, path):
     on, off = TOGGLES[path]
     project = copy_at(versions, tmp_path / "project", {**TOGGLE_BASE, **on})
     written = set(tree(project))
     update(project, data=off)
     assert_no_conflicts(project)
     assert set(tree(project)) == written - {path}
-    git_save(project, "option off")
-    update(project, data=on)  # at the same release, 1.1.0
+
+
+def test_turning_every_option_on_adds_exactly_their_files(versions, tmp_path):
+    """The other direction, for every option in one update (one update per option cost about
+    a minute of a suite that must stay under 10): each file appears, and nothing else does."""
+    every_off = {"starter_skills": [], "starter_commands": [], "starter_hooks": [], "include_agents": False,
+                 "mcp_servers": [], "update_automation": "none"}
+    every_on = {"starter_skills": BOTH_SKILLS, "starter_commands": BOTH_COMMANDS, "starter_hooks": ["format-on-edit"],
+                "include_agents": True, "mcp_servers": ["github"], "update_automation": "github-actions"}
+    project = copy_at(versions, tmp_path / "project", {**TOGGLE_BASE, **every_off})
+    written = set(tree(project))
+    update(project, data=every_on)
     assert_no_conflicts(project)
-    assert set(tree(project)) == written
+    # renovate.json is the other update_automation choice: it stays off with github-actions.
+    assert set(tree(project)) - written == set(TOGGLES) - {"renovate.json"}
+    assert written - set(tree(project)) == set()
 
 
 @pytest.fixture(scope="module")

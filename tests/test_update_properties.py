@@ -48,7 +48,7 @@ ownership = json_ownership._ownership()
 claude_json = ownership._claude_json
 mcp = ownership._load_sibling("mcp")
 
-EXAMPLES = int(os.environ.get("UPDATE_PROPERTY_EXAMPLES", "500"))
+EXAMPLES = int(os.environ.get("UPDATE_PROPERTY_EXAMPLES", "300"))
 
 OWNED_RULES = claude_json.template_owned_rules()
 STACK_RULES = sorted(OWNED_RULES - set(claude_json.BASE_ALLOW) - set(claude_json.EVERYDAY_GIT)
