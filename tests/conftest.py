@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
 from answer_sets import ANSWER_SETS  # noqa: E402
-from helpers import generate, release, snapshot_template  # noqa: E402
+from helpers import build_file_tree, generate, release, snapshot_template  # noqa: E402
 
 # pytester runs pytest inside a test (test_no_silent_skips.py); no_silent_skips makes a
 # skip a failure under CI, so a CI run never passes by skipping.
@@ -64,3 +64,17 @@ def versions(tmp_path_factory) -> Path:
     top of it from tests/data/release-1.1.0.patch (the patch's header lists its changes)."""
     repo = snapshot_template(tmp_path_factory.mktemp("versions"), tag="1.0.0")
     return release(repo, "1.1.0", "release-1.1.0.patch")
+
+
+@pytest.fixture
+def project(template_repo, tmp_path):
+    """make(answers, files) -> a generated project with `files` already in it (a module may
+    define its own `project`, as test_migrate.py does)."""
+
+    def make(answers: dict, files: dict[str, str] | None = None) -> Path:
+        destination = tmp_path / "project"
+        destination.mkdir(exist_ok=True)
+        build_file_tree(destination, files or {})
+        return generate(template_repo, destination, {"project_name": "demo", **answers})
+
+    return make

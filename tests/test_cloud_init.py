@@ -12,19 +12,6 @@ from answer_sets import ANSWER_SETS
 from helpers import CloudSession, build_file_tree, generate, git_save
 
 
-@pytest.fixture
-def project(template_repo, tmp_path):
-    """make(answers, files) -> a generated project with `files` already in it."""
-
-    def make(answers: dict, files: dict[str, str] | None = None) -> Path:
-        destination = tmp_path / "project"
-        destination.mkdir(exist_ok=True)
-        build_file_tree(destination, files or {})
-        return generate(template_repo, destination, {"project_name": "demo", **answers})
-
-    return make
-
-
 def session_for(project_dir: Path, tmp_path: Path) -> CloudSession:
     return CloudSession(project_dir, tmp_path / "session")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fake_proxy import FakeProxy
-from helpers import ROOT, CloudSession, build_file_tree, generate
+from helpers import ROOT, CloudSession, build_file_tree
 
 CONFIG_READER = ROOT / "template" / ".claude" / "scripts" / "cloud-config.py"
 _spec = importlib.util.spec_from_file_location("cloud_config", CONFIG_READER)
@@ -21,17 +21,6 @@ _spec.loader.exec_module(cloud_config)
 _spec = importlib.util.spec_from_file_location("hosts_module", ROOT / "extensions" / "hosts.py")
 hosts = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(hosts)
-
-
-@pytest.fixture
-def project(template_repo, tmp_path):
-    def make(answers: dict, files: dict[str, str] | None = None) -> Path:
-        destination = tmp_path / "project"
-        destination.mkdir(exist_ok=True)
-        build_file_tree(destination, files or {})
-        return generate(template_repo, destination, {"project_name": "demo", **answers})
-
-    return make
 
 
 def steps_of(project_dir: Path) -> list[list[str]]:
