@@ -322,6 +322,43 @@ def guarded(step: str, command: str) -> list[str]:
             f"{{ echo {step} >>.claude/overlaps; exit 1; }}"]
 
 
+def test_a_step_is_on_record_before_its_command_runs(world):
+    """A worker killed right after it forks a step must not leave a step that no one can find:
+    by the time a step's command runs, its process group is in steps.pgids. (CI once caught a
+    worker killed between the fork and the parent's note, and the next worker ran alongside.)"""
+    on_record = ('read -r _ _ _ _ group _ </proc/$$/stat; '
+                 'grep -qx "$group" .claude/state/steps.pgids || echo "$group" >>.claude/unrecorded')
+    session = world(records(BACKGROUND, "step|deps", f"run|deps|*|{on_record}",
+                            "step|web", f"run|web|*|{on_record}"))
+    session.run("--force")
+    assert "deps: done" in session.run("--status").stdout
+    assert not (session.project / ".claude/unrecorded").exists()
+
+
+def test_the_next_worker_stops_what_is_on_record_in_every_state_a_fork_passes_through(world):
+    """A recorded step may not yet lead its group: still the forked shell (before `exec
+    timeout`), or `timeout` before it made its group. Both are stopped; a recorded pid that a
+    stranger reuses is not."""
+    session = world(records("step|deps", "run|deps|*|true"))
+    script = session.project / ".claude/scripts/cloud-init.sh"
+    forked = subprocess.Popen(["perl", "-e", f'$0 = "bash {script} --worker "; sleep 60'])
+    no_group_yet = subprocess.Popen(["timeout", "--foreground", "60", "sleep", "60"])
+    stranger = subprocess.Popen(["sleep", "60"])
+    try:
+        wait_until(lambda: "--worker" in Path(f"/proc/{forked.pid}/cmdline").read_text())
+        state = session.project / ".claude/state"
+        state.mkdir(parents=True, exist_ok=True)
+        (state / "steps.pgids").write_text(f"{forked.pid}\n{no_group_yet.pid}\n{stranger.pid}\n")
+        session.run("--force")
+        assert forked.wait(10) == -signal.SIGKILL
+        assert no_group_yet.wait(10) == -signal.SIGTERM
+        assert stranger.poll() is None, "a process that merely reuses a recorded pid was stopped"
+    finally:
+        for process in (forked, no_group_yet, stranger):
+            process.kill()
+            process.wait()
+
+
 @pytest.mark.parametrize("kill_after", [0.05, 0.3, 1.0, 2.5])
 def test_the_next_session_recovers_from_a_worker_killed_at_any_point(world, kill_after):
     session = world(records(BACKGROUND, *guarded("deps", "uv sync"), "input|deps|uv.lock", *guarded("web", "npm ci")),

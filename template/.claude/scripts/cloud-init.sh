@@ -821,11 +821,15 @@ run_batch() {
       continue
     fi
     log "start $step (limit ${step_limit}s)"
-    # {lock}>&-: a daemon a step starts (a service) must not keep the install lock.
-    timeout --kill-after=10 "$step_limit" "$script_path" --step "$step" >>"$log_file" 2>&1 {lock}>&- &
-    pids[$step]=$!
     # timeout leads a process group of its own: what a killed worker leaves, the next stops.
-    printf '%s\n' "$!" >>"$state_dir/steps.pgids"
+    # The child records itself before it execs the step, so a worker killed right after the
+    # fork cannot leave a step that no one knows of. {lock}>&-: a daemon a step starts (a
+    # service) must not keep the install lock.
+    (
+      printf '%s\n' "$BASHPID" >>"$state_dir/steps.pgids"
+      exec timeout --kill-after=10 "$step_limit" "$script_path" --step "$step"
+    ) >>"$log_file" 2>&1 {lock}>&- &
+    pids[$step]=$!
   done
   for step in "$@"; do
     wait "${pids[$step]}"
@@ -853,13 +857,18 @@ run_batch() {
 # `timeout`), so they never run alongside this worker's.
 stop_orphans() {
   [ -s "$state_dir/steps.pgids" ] || return 0
-  local pgid leader tries=0
-  local -a alive=()
+  local pgid tries=0
+  local -a alive=() command_line=()
   while read -r pgid; do
-    [[ $pgid =~ ^[0-9]+$ ]] || continue
-    leader=""
-    { IFS= read -r -d '' leader <"/proc/$pgid/cmdline"; } 2>/dev/null
-    if [ "${leader##*/}" = timeout ] && kill -TERM -- "-$pgid" 2>/dev/null; then alive+=("$pgid"); fi
+    [[ $pgid =~ ^[0-9]+$ ]] && [ "$pgid" != "$$" ] || continue
+    command_line=()
+    { mapfile -t -d '' command_line <"/proc/$pgid/cmdline"; } 2>/dev/null
+    if [ "${command_line[0]##*/}" = timeout ]; then
+      if kill -TERM -- "-$pgid" 2>/dev/null; then alive+=("$pgid"); else kill -TERM "$pgid" 2>/dev/null; fi
+    elif [[ " ${command_line[*]} " == *" $script_path --worker "* ]]; then
+      # Forked, on record, but not yet `timeout` (nor a group): it has run nothing yet.
+      kill -KILL "$pgid" 2>/dev/null
+    fi
   done <"$state_dir/steps.pgids"
   while [ "${#alive[@]}" -gt 0 ] && kill -0 -- "${alive[@]/#/-}" 2>/dev/null && [ "$tries" -lt 50 ]; do
     sleep 0.2
