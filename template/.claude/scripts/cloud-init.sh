@@ -68,6 +68,9 @@ if [ "${CLAUDE_CODE_REMOTE:-}" != "true" ] && [ "${1:-}" != "--status" ] && [ "$
 fi
 
 invocation=${1:-}  # the mode (--doctor, --status...): functions read it here
+# What a name may look like where it reaches a command, a file name or an array subscript.
+step_name_pattern='^[A-Za-z0-9][A-Za-z0-9._:-]*$'
+host_name_pattern='^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$'
 script_path=${BASH_SOURCE[0]}
 [ "${script_path#/}" != "$script_path" ] || script_path=$PWD/$script_path
 # CLAUDE_PROJECT_DIR is trusted only when it holds this script: in multi-repo sessions it
@@ -137,7 +140,7 @@ read_steps() {
           *) problem "$file:$number: no option named '$a'" ;;
         esac ;;
       step)
-        if [[ ! $a =~ ^[A-Za-z0-9][A-Za-z0-9._:-]*$ ]]; then
+        if [[ ! $a =~ $step_name_pattern ]]; then
           problem "$file:$number: '$a' is not a step name"
         elif [ -n "${defined[$a]:-}" ]; then
           problem "$file:$number: step '$a' is already defined"
@@ -153,7 +156,7 @@ read_steps() {
         elif [ "$kind" = ready ]; then
           ready[$a]=$b
         elif [ "$kind" = host ]; then
-          if [[ $b =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]]; then hosts[$a]+=" $b"; else problem "$file:$number: '$b' is not a host name"; fi
+          if [[ $b =~ $host_name_pattern ]]; then hosts[$a]+=" $b"; else problem "$file:$number: '$b' is not a host name"; fi
         elif [ "$kind" = port ]; then
           if [[ $b =~ ^[0-9]+$ ]]; then port[$a]=$b; else problem "$file:$number: port must be a number"; fi
         elif [ "$kind" = dir ]; then
@@ -203,7 +206,7 @@ load_steps() {
     [ -f "$file" ] || continue
     name=${file##*/}
     name=${name%.sh}
-    if [[ ! $name =~ ^[A-Za-z0-9][A-Za-z0-9._:-]*$ ]] || [ -n "${defined[$name]:-}" ]; then
+    if [[ ! $name =~ $step_name_pattern ]] || [ -n "${defined[$name]:-}" ]; then
       problem "$file: its name is taken or is not a step name"
       continue
     fi
@@ -641,7 +644,7 @@ probe_hosts() {
   local host dir index=0 state
   local -a unique=()
   for host in "$@"; do
-    [[ $host =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]] || continue
+    [[ $host =~ $host_name_pattern ]] || continue
     [ -z "${host_state[$host]+set}" ] && { host_state[$host]=""; unique+=("$host"); }
   done
   [ "${#unique[@]}" -gt 0 ] || return 0
