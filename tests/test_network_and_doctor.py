@@ -312,7 +312,54 @@ def test_a_hostile_mcp_url_host_runs_nothing_in_the_doctor(project, tmp_path):
     assert not (project_dir / "PWNED2").exists() and not (project_dir / "pwned2").exists()
     assert "`touch" not in "".join(proxy.requests) and "host ok.example.com: reachable" in doctor.stdout
     assert "mcp h: http https://`touch PWNED`.example/mcp: NOT READY: its URL's host is not a plain host name" in doctor.stdout
-    assert "mcp s: http https://$(touch PWNED2).example/mcp: ready (a local or templated URL, not probed)" in doctor.stdout
+    # `$(` is not a ${VAR} that Claude Code fills in: a host nothing can reach, not a template.
+    assert "mcp s: http https://$(touch PWNED2).example/mcp: NOT READY: its URL's host is not a plain host name" in doctor.stdout
+
+
+@pytest.mark.parametrize("url, target", [
+    ("https://mcp.example.com/mcp", "mcp.example.com"),
+    ("https://MCP.Example.com:8443/mcp?x=1", "mcp.example.com"),
+    ("https://user:${TOKEN}@mcp.example.com/mcp", "-templated"),  # Claude Code fills it in: no probe
+    ("https://${MCP_HOST}/mcp", "-templated"),
+    ("https://mcp-${REGION}.example.com/mcp", "-templated"),
+    ("${MCP_URL}", "-templated"),
+    ("https://${HOST:-mcp.example.com}/mcp", "-templated"),
+    ("http://localhost:3000/mcp", "-local"),
+    ("http://127.0.0.1:3000/mcp", "-local"),
+    ("http://[::1]:3000/mcp", "-local"),
+    ("mcp.example.com/mcp", "-no-host"),
+    ("https:///mcp", "-no-host"),
+    ("https://`touch x`.example/mcp", "-not-plain"),
+    ("https://$(touch x).example/mcp", "-not-plain"),
+    ("https://a b.example/mcp", "-not-plain"),
+    ("https://-rf.example/mcp", "-not-plain"),
+    ("https://[not-an-ip/mcp", "-not-plain"),
+    ("https://xn--nxasmq6b.example/mcp", "xn--nxasmq6b.example"),
+    ("https://ex\u0430mple.com/mcp", "-not-plain"),  # a Cyrillic a: not a plain host
+])
+def test_the_reader_says_what_an_http_servers_host_is(url, target):
+    assert cloud_config.url_target(url) == target
+    assert cloud_config.url_host(url) == ("" if target.startswith("-") else target)
+
+
+def test_the_doctor_reads_the_readers_verdict_on_each_url(project, tmp_path):
+    project_dir = project({})
+    (project_dir / ".mcp.json").write_text(json.dumps({"mcpServers": {
+        "templated": {"type": "http", "url": "https://${MCP_HOST}/mcp"},
+        "local": {"type": "http", "url": "http://localhost:3000/mcp"},
+        "hostless": {"type": "http", "url": "mcp.example.com/mcp"},
+        "refused": {"type": "http", "url": "https://blocked.example.com/mcp"},
+    }}))
+    session = CloudSession(project_dir, tmp_path / "session")
+    with FakeProxy(refused={"blocked.example.com"}) as proxy:
+        doctor = session.run("--doctor", MCP_HOST="mcp.example.com", **proxy.environment())
+    lines = doctor.stdout.splitlines()
+    assert "mcp templated: http https://${MCP_HOST}/mcp: ready (its host comes from a ${VAR}, not probed)" in lines
+    assert "mcp local: http http://localhost:3000/mcp: ready (a local URL, not probed)" in lines
+    assert "mcp hostless: http mcp.example.com/mcp: NOT READY: its URL has no host" in lines
+    assert any(line.startswith("mcp refused: http https://blocked.example.com/mcp: NOT READY: blocked.example.com refused")
+               for line in lines), doctor.stdout
+    assert doctor.returncode == 1
 
 
 @pytest.mark.parametrize("args, why", [

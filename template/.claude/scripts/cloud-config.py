@@ -11,7 +11,9 @@ the template renders. Standard library only (the cloud image's python3), and rea
 prints one record a line, fields separated by TABs (the format of cloud-init.steps):
 
   mcp          NAME  stdio  COMMAND     a stdio MCP server, and the program it starts
-  mcp          NAME  http   URL         an http, sse or ws MCP server
+  mcp          NAME  http   URL TARGET  an http, sse or ws MCP server; TARGET is its URL's
+                                        host, or why there is none to probe (-templated,
+                                        -local, -no-host, -not-plain)
   fetch        NAME  ARG...             fetches NAME's package into the npx or uv cache
                                         without starting the server
   cached       NAME  ARG...             the same with --offline: exit 0 iff it is cached
@@ -114,14 +116,29 @@ PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
 PLUGIN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*@[A-Za-z0-9_][A-Za-z0-9._-]*")
 
 
-def url_host(url: str) -> str:
-    """The host of a URL, when it is a plain host name (urlsplit keeps backticks, spaces and
-    `$` in one, and a host goes to a shell's curl); else ""."""
+def url_target(url: str) -> str:
+    """What a URL's host is to a session: its plain host name, to probe, or why there is none
+    to probe: `-templated` (a ${VAR} gives it, filled in by Claude Code), `-local` (this
+    machine), `-no-host`, or `-not-plain` (anything else: urlsplit keeps backticks, spaces and
+    `$` in a host, and a host goes to a shell's curl). A leading `-` never starts a host name."""
     try:
-        host = urlsplit(url).hostname or ""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
     except ValueError:
-        return ""
-    return host if HOST.fullmatch(host) and host not in {"localhost", "127.0.0.1"} else ""
+        return "-templated" if REFERENCE.search(url) else "-not-plain"
+    if REFERENCE.search(parts.netloc) or (not host and REFERENCE.search(url)):
+        return "-templated"
+    if not host:
+        return "-no-host"
+    if host in {"localhost", "127.0.0.1", "::1"}:
+        return "-local"
+    return host if HOST.fullmatch(host) else "-not-plain"
+
+
+def url_host(url: str) -> str:
+    """The URL's host when it is a plain host name to probe; else ""."""
+    target = url_target(url)
+    return "" if target.startswith("-") else target
 
 
 def npx_fetch(args: list[str]) -> tuple[list[str], str]:
@@ -202,7 +219,7 @@ def mcp_records(document: dict):
             continue
         if kind in {"http", "sse", "ws", "streamable-http"}:
             url = entry.get("url") if isinstance(entry.get("url"), str) else ""
-            emit("mcp", name, "http", url)
+            emit("mcp", name, "http", url, url_target(url))
             host = url_host(url)
             if host and host not in hosts:
                 hosts.add(host)

@@ -1051,25 +1051,25 @@ doctor() {
       unfetched) unfetched[${words[1]}]=${words[2]:-} ;;
     esac
   done <<<"$config"
-  while IFS=$'\t' read -r kind name why value; do
+  while IFS=$'\t' read -r kind name why value target; do
     case "$kind" in
       mcp)
         if [ "$why" = http ]; then
-          host=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).hostname or "")' "$value" 2>/dev/null)
-          state=""
-          if [ -z "$host" ] || [[ $host == *'$'* || $host == localhost || $host == 127.0.0.1 ]]; then
-            host=""
-          elif [[ ! $host =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]]; then
-            host="" state="its URL's host is not a plain host name"
-          else
-            state=${host_state[$host]:-}
-          fi
-          if [ -n "$state" ] && [ -z "$host" ]; then
-            echo "mcp $name: http $value: NOT READY: $state"; findings=$((findings + 1))
-          elif [ -z "$host" ]; then echo "mcp $name: http $value: ready (a local or templated URL, not probed)"
-          elif [ "$state" = reachable ]; then echo "mcp $name: http $value: ready (reachable)"
-          else echo "mcp $name: http $value: NOT READY: $host ${state:-not checked}"; findings=$((findings + 1))
-          fi
+          # cloud-config.py read the URL's host (`target`); a shell never parses a URL.
+          case "$target" in
+            -templated) echo "mcp $name: http $value: ready (its host comes from a \${VAR}, not probed)" ;;
+            -local) echo "mcp $name: http $value: ready (a local URL, not probed)" ;;
+            -no-host) echo "mcp $name: http $value: NOT READY: its URL has no host"; findings=$((findings + 1)) ;;
+            *)
+              # The pattern first: a host reaches an array subscript only when it is plain.
+              if [[ ! $target =~ $host_name_pattern ]]; then
+                echo "mcp $name: http $value: NOT READY: its URL's host is not a plain host name"; findings=$((findings + 1))
+              elif [ "${host_state[$target]:-}" = reachable ]; then
+                echo "mcp $name: http $value: ready (reachable)"
+              else
+                echo "mcp $name: http $value: NOT READY: $target ${host_state[$target]:-not checked}"; findings=$((findings + 1))
+              fi ;;
+          esac
         elif ! command -v "$value" >/dev/null; then
           echo "mcp $name: stdio: NOT READY: $value is not on PATH"; findings=$((findings + 1))
         elif [ -n "${cached[$name]:-}" ]; then
