@@ -117,6 +117,30 @@ def test_a_refused_host_fails_its_step_at_once_with_one_line_naming_it(project, 
     assert "python BLOCKED: the cloud proxy refuses pypi.org" in waited.stderr and waited.returncode == 1
 
 
+@pytest.mark.parametrize("team_records, probed, node", [
+    # The team's registry replaces the catalogue's guess: npmjs is refused here, and unused.
+    (["host\tnode\tnpm.corp.example.com"], ["npm.corp.example.com"], "node ok"),
+    (["host\tnode\tnone"], [], "node ok"),
+    # Replaced, not added to: the team's second record adds to its first.
+    (["host\tnode\tnpm.corp.example.com", "host\tnode\tregistry.npmjs.org"],
+     ["npm.corp.example.com", "registry.npmjs.org"], "node BLOCKED"),
+])
+def test_a_teams_host_records_replace_the_hosts_the_template_guessed(project, tmp_path, team_records, probed, node):
+    """Repositories copied before 0.9.0 (or with a registry the reader cannot see) get the
+    catalogue's hosts; a team's steps file names the real ones, and no update touches it."""
+    project_dir = project({"stacks": ["node"], "node_tool": "npm"}, {"package.json": "{}", "package-lock.json": "{}"})
+    team = project_dir / ".claude/scripts/cloud-init.d"
+    team.mkdir(parents=True, exist_ok=True)
+    (team / "registry.steps").write_text("\n".join(team_records) + "\n")
+    session = CloudSession(project_dir, tmp_path / "session")
+    with FakeProxy(refused={"registry.npmjs.org"}) as proxy:
+        session.run(**proxy.environment())
+        session.run("--wait", **proxy.environment())
+    assert node in session.result()
+    assert sorted(set(proxy.requests)) == probed
+    assert "ignored" not in session.run("--status").stdout
+
+
 def test_without_a_proxy_nothing_is_probed(project, tmp_path):
     project_dir = project({"stacks": ["node"], "node_tool": "npm"}, {"package.json": "{}", "package-lock.json": "{}"})
     session = CloudSession(project_dir, tmp_path / "session")

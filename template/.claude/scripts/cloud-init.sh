@@ -26,7 +26,9 @@
 #   ready   STEP  PATH         STEP counts as done only while PATH (a folder or file) exists
 #   port    STEP  PORT         ...only while something answers on 127.0.0.1:PORT
 #   host    STEP  HOST         STEP downloads from HOST: checked before it runs, and a host the
-#                              cloud's proxy refuses fails STEP at once, with a line naming it
+#                              cloud's proxy refuses fails STEP at once, with a line naming it;
+#                              in cloud-init.d/, a step's first host replaces the template's
+#                              (`none`: check none)
 #   run     STEP  IF  COMMAND  STEP's command: the first `run` whose IF files (space-separated;
 #                              * for always) has one that exists runs, in the project folder
 #   +       TEXT               one more line of the command above (or of a `manager` snippet)
@@ -103,6 +105,7 @@ exports=()        # env<TAB>NAME<TAB>VALUE or path<TAB>FOLDER
 steps_files=()    # the files read, for the stamps
 problems=()       # lines that were not understood, for --status and the hook's message
 declare -A inputs=() ready=() port=() forms=() manager_snippet=() defined=() dirs=() hosts=()
+declare -A team_hosts=()  # steps whose hosts a team's file names: they replace the template's
 
 problem() {
   problems+=("$1")
@@ -156,7 +159,14 @@ read_steps() {
         elif [ "$kind" = ready ]; then
           ready[$a]=$b
         elif [ "$kind" = host ]; then
-          if [[ $b =~ $host_name_pattern ]]; then hosts[$a]+=" $b"; else problem "$file:$number: '$b' is not a host name"; fi
+          # The team knows where its installs download from: its first host record for a
+          # step replaces the hosts the template guessed, and `none` checks none.
+          if [ "$late" = 1 ] && [ -z "${team_hosts[$a]:-}" ]; then
+            team_hosts[$a]=1
+            hosts[$a]=""
+          fi
+          if [ "$late" = 1 ] && [ "$b" = none ]; then :
+          elif [[ $b =~ $host_name_pattern ]]; then hosts[$a]+=" $b"; else problem "$file:$number: '$b' is not a host name"; fi
         elif [ "$kind" = port ]; then
           if [[ $b =~ ^[0-9]+$ ]]; then port[$a]=$b; else problem "$file:$number: port must be a number"; fi
         elif [ "$kind" = dir ]; then
