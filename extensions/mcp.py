@@ -28,7 +28,6 @@ ALLOWED_KEYS = {
 }
 VAR_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}")
 WRONG_REFERENCE = re.compile(r"\$\{env:|\$env:|%[A-Za-z_]+%|\{\{")
-SECRET_WORDS = re.compile(r"(authorization|token|secret|password|api[-_]?key|private[-_]?key|credential)", re.I)
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_VALUE = 4096
@@ -77,9 +76,9 @@ def _secret_problem(name: str, where: str, value: str) -> str:
             "and write ${VAR} here (e.g. postgres://app:${DB_PASSWORD}@host/db, or 'Bearer ${MY_TOKEN}')."
         )
     key = where.split(".", 1)[-1]
-    secret_key = SECRET_WORDS.search(key) or (where.startswith("headers.") and secrets.credential_header(key))
+    secret_key = secrets.SECRET_WORDS.search(key) or (where.startswith("headers.") and secrets.credential_header(key))
     flag = re.match(r"--?([A-Za-z0-9_-]+)=(.*)", value) if where.startswith("args") else None
-    if flag and SECRET_WORDS.search(flag.group(1)) and secrets.literal_part(flag.group(2)):
+    if flag and secrets.SECRET_WORDS.search(flag.group(1)) and secrets.literal_part(flag.group(2)):
         secret_key, value = True, flag.group(2)
     if secret_key and secrets.literal_part(value):
         return (

@@ -86,6 +86,14 @@ MCP = {"type": "http", "url": "https://mcp.example.com/mcp"}
     ({"command": "npx", "args": ["-y", "x-mcp@1.0.0", "--token=abc123"]}, "must be a ${VAR} reference"),
     ({"command": "npx", "args": ["-y", "x-mcp@1.0.0", TOKENS["aws"]]}, "literal credential"),
     ({"command": "npx", "args": ["-y", "x-mcp@1.0.0"], "env": {"DB": "postgres://a:pw@h/db"}}, "password in a URL"),
+    # The key names the secret (the words the import of a personal setup checks: one list,
+    # extensions/secrets.py; the MCP question had its own, narrower one before 0.9.1).
+    ({"command": "npx", "args": [], "env": {"DB_PASS": "hunter2"}}, "DB_PASS is a secret"),
+    ({"command": "npx", "args": [], "env": {"GH_PAT": "hunter2"}}, "GH_PAT is a secret"),
+    ({"command": "npx", "args": [], "env": {"PASSPHRASE": "correct horse"}}, "PASSPHRASE is a secret"),
+    ({"command": "npx", "args": [], "env": {"dbPwd": "hunter2"}}, "dbPwd is a secret"),
+    ({**MCP, "headers": {"X-Pass": "hunter2"}}, "X-Pass is a secret"),
+    ({"command": "npx", "args": ["-y", "x-mcp@1.0.0", "--passphrase=hunter2"]}, "must be a ${VAR} reference"),
     ({"command": "npx\x00", "args": []}, "control character"),
     ({"command": "npx", "args": ["x" * 5000]}, "keep it to 4096"),
 ])
@@ -97,7 +105,9 @@ def test_custom_mcp_servers_refuse_secrets_and_lookalike_hosts(entry, said):
 def test_custom_mcp_servers_accept_references_and_local_http():
     ok = {"a": {**MCP, "headers": {"Authorization": "Bearer ${A_TOKEN}", "X-Api-Key": "${A_KEY}"}},
           "b": {"type": "http", "url": "http://localhost:8080/mcp"},
-          "c": {"command": "npx", "args": ["-y", "x-mcp@1.0.0", "--token=${X_TOKEN}"], "env": {"X_TOKEN": "${X_TOKEN}"}}}
+          "c": {"command": "npx", "args": ["-y", "x-mcp@1.0.0", "--token=${X_TOKEN}"], "env": {"X_TOKEN": "${X_TOKEN}"}},
+          "d": {"command": "npx", "args": ["-y", "x-mcp@1.0.0"],
+                "env": {"LOG_LEVEL": "debug", "DB_PASS": "${DB_PASS}", "PORT": "8080", "REGION": "eu-west-1"}}}
     assert custom_mcp_servers_problem(ok) == ""
 
 
