@@ -17,6 +17,7 @@ cloud's Trusted list, vendored with its source and date.
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -73,10 +74,31 @@ def _node(folder: Path) -> tuple[list[str], bool]:
             replaced = True
         elif key.endswith(":registry"):
             urls.append(value)
-    for match in re.finditer(r"^(\s*)npmRegistryServer:\s*(\S+)", _text(folder / ".yarnrc.yml"), re.MULTILINE):
+    # [ \t]*, not \s*: a blank line above a top-level key must not count as its indent.
+    for match in re.finditer(r"^([ \t]*)npmRegistryServer:[ \t]*(\S+)", _text(folder / ".yarnrc.yml"), re.MULTILINE):
         urls.append(match.group(2))
         replaced = replaced or not match.group(1)  # top level, not under npmScopes
+    # corepack (package.json's packageManager) fetches pnpm or yarn itself, from the npm
+    # registry, whatever .npmrc says.
+    try:
+        manifest = json.loads(_text(folder / "package.json") or "{}")
+    except ValueError:
+        manifest = {}
+    if isinstance(manifest, dict) and isinstance(manifest.get("packageManager"), str) \
+            and manifest["packageManager"].startswith(("pnpm@", "yarn@")):
+        urls.append("https://registry.npmjs.org/")
     return urls, replaced
+
+
+def _named_sources(dependencies: object, key: str) -> set[str]:
+    """The source (Poetry) or index (uv) names that dependency entries point to."""
+    names: set[str] = set()
+    entries = dependencies.values() if isinstance(dependencies, dict) else []
+    for entry in entries:
+        for item in entry if isinstance(entry, list) else [entry]:
+            if isinstance(item, dict) and isinstance(item.get(key), str):
+                names.add(item[key])
+    return names
 
 
 def _python(folder: Path) -> tuple[list[str], bool]:
@@ -87,8 +109,12 @@ def _python(folder: Path) -> tuple[list[str], bool]:
             replaced = replaced or match.group(1) != "--extra-index-url"
     pyproject = _toml(folder / "pyproject.toml")
     uv = {**pyproject.get("tool", {}).get("uv", {}), **_toml(folder / "uv.toml")}
+    # An explicit index serves only the packages that name it in [tool.uv.sources].
+    uv_named = _named_sources(uv.get("sources"), "index")
     for index in uv.get("index", []) if isinstance(uv.get("index"), list) else []:
         if isinstance(index, dict) and isinstance(index.get("url"), str):
+            if index.get("explicit") is True and index.get("name") not in uv_named:
+                continue
             urls.append(index["url"])
             replaced = replaced or index.get("default") is True
     for key in ("index-url", "extra-index-url"):
@@ -96,28 +122,77 @@ def _python(folder: Path) -> tuple[list[str], bool]:
         for value in [values] if isinstance(values, str) else values if isinstance(values, list) else []:
             urls.append(str(value))
             replaced = replaced or key == "index-url"
-    sources = pyproject.get("tool", {}).get("poetry", {}).get("source", [])
-    sources += _toml(folder / "Pipfile").get("source", [])
+    poetry = pyproject.get("tool", {}).get("poetry", {})
+    poetry = poetry if isinstance(poetry, dict) else {}
+    groups = poetry.get("group") if isinstance(poetry.get("group"), dict) else {}
+    # A source with priority "explicit" serves only the dependencies that name it.
+    poetry_named = set().union(*(_named_sources(table, "source") for table in [
+        poetry.get("dependencies"), poetry.get("dev-dependencies"),
+        *(group.get("dependencies") for group in groups.values() if isinstance(group, dict))]))
+    sources = poetry.get("source", [])
     for source in sources if isinstance(sources, list) else []:
+        if isinstance(source, dict) and isinstance(source.get("url"), str):
+            if source.get("priority") == "explicit" and source.get("name") not in poetry_named:
+                continue
+            urls.append(source["url"])
+    for source in _toml(folder / "Pipfile").get("source", []) or []:
         if isinstance(source, dict) and isinstance(source.get("url"), str):
             urls.append(source["url"])
     return urls, replaced
 
 
-def _quoted_urls(text: str, pattern: str) -> list[str]:
-    return [match.group(1) for match in re.finditer(pattern, text)]
+def _ruby(folder: Path) -> tuple[list[str], bool]:
+    """Every `source` of the Gemfile: top-level, a `source … do` block, a gem's `source:`
+    option. A top-level source other than rubygems.org replaces rubygems.org (a mirror)."""
+    text = _text(folder / "Gemfile")
+    urls, replaced = [], False
+    for match in re.finditer(r"^[ \t]*source[ \t(]+[\"'](https?://[^\"']+)[\"'][ \t)]*(do\b)?", text, re.MULTILINE):
+        urls.append(match.group(1))
+        replaced = replaced or (not match.group(2) and host_of(match.group(1)) not in {"rubygems.org", "index.rubygems.org"})
+    urls += re.findall(r"(?:\bsource:|:source\s*=>)\s*[\"'](https?://[^\"']+)", text)
+    return urls, replaced
 
 
-DECLARED = {
-    "node": _node,
-    "python": _python,
-    "ruby": lambda folder: (_quoted_urls(_text(folder / "Gemfile"), r"^\s*source\s+[\"'](https?://[^\"']+)"), False),
-    "php": lambda folder: (_quoted_urls(_text(folder / "composer.json"), r"\"url\"\s*:\s*\"(https?://[^\"]+)\""), False),
-    "java": lambda folder: (_quoted_urls(_text(folder / "pom.xml"), r"<url>\s*(https?://[^<\s]+)\s*</url>")
-                            + _quoted_urls(_text(folder / "build.gradle") + _text(folder / "build.gradle.kts")
-                                           + _text(folder / "settings.gradle") + _text(folder / "settings.gradle.kts"),
-                                           r"url\s*(?:=\s*uri\()?\s*[\"'](https?://[^\"']+)"), False),
-}
+def _php(folder: Path) -> tuple[list[str], bool]:
+    """composer.json's `repositories` (a list, or a mapping of names), read as JSON: a
+    `funding` or `homepage` URL is not a repository. `"packagist.org": false` drops Packagist."""
+    try:
+        document = json.loads(_text(folder / "composer.json") or "{}")
+    except ValueError:
+        return [], False
+    repositories = document.get("repositories") if isinstance(document, dict) else None
+    if isinstance(repositories, dict):
+        replaced = repositories.get("packagist.org") is False or repositories.get("packagist") is False
+        entries = list(repositories.values())
+    else:
+        replaced, entries = False, repositories if isinstance(repositories, list) else []
+    urls = []
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("packagist.org") is False:
+            replaced = True
+        elif isinstance(entry, dict) and entry.get("type") not in {"path", "artifact"} and isinstance(entry.get("url"), str):
+            urls.append(entry["url"])
+    return urls, replaced
+
+
+def _gradle_text(folder: Path) -> str:
+    return "".join(_text(folder / name) for name in ("build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts"))
+
+
+def _java(folder: Path) -> tuple[list[str], bool]:
+    """Maven: the <url> of each <repository> and <pluginRepository> (not the project's
+    homepage, SCM, issue or CI links, nor where it deploys: <distributionManagement>).
+    Gradle: `url "…"`, `url = uri("…")`, `maven("…")`, `maven(url = "…")`, and google()."""
+    pom = re.sub(r"(?s)<distributionManagement>.*?</distributionManagement>|<!--.*?-->", "", _text(folder / "pom.xml"))
+    urls = re.findall(r"(?s)<(?:plugin)?[Rr]epository>(?:(?!</(?:plugin)?[Rr]epository>).)*?<url>\s*(https?://[^<\s]+)", pom)
+    gradle = _gradle_text(folder)
+    urls += re.findall(r"(?:\burl\s*(?:=\s*)?(?:uri\(\s*)?|\bmaven\(\s*(?:url\s*=\s*)?(?:uri\(\s*)?)[\"'](https?://[^\"']+)", gradle)
+    if re.search(r"\bgoogle\(\)", gradle):
+        urls.append("https://dl.google.com/dl/android/maven2/")  # what Gradle's google() resolves to
+    return urls, False
+
+
+DECLARED = {"node": _node, "python": _python, "ruby": _ruby, "php": _php, "java": _java}
 
 
 def install_hosts(root: str | Path, folder: str, stack: str, tool_hosts: list[str]) -> list[str]:
@@ -125,11 +200,6 @@ def install_hosts(root: str | Path, folder: str, stack: str, tool_hosts: list[st
     where = Path(root) / folder
     urls, replaced = DECLARED.get(stack, lambda _: ([], False))(where) if where.is_dir() else ([], False)
     declared = [host for host in map(host_of, urls) if host]
-    # A Maven <url> may be a project's homepage or SCM link as well as a repository: keep the
-    # ones that name a repository-looking path, and never more than a few.
-    if stack == "java":
-        declared = [host_of(url) for url in urls if re.search(r"(maven|repo|artifact|nexus|m2|jfrog)", url, re.I)]
-        declared = [host for host in declared if host][:5]
     return list(dict.fromkeys([*([] if replaced else tool_hosts), *declared]))
 
 

@@ -10,7 +10,9 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
+from extensions import catalogue
 from fake_proxy import FakeProxy
 from helpers import ROOT, CloudSession, build_file_tree
 
@@ -65,7 +67,41 @@ def test_a_registry_the_repository_declares_replaces_the_default(project):
     ({".yarnrc.yml": "npmRegistryServer: \"https://yarn.corp.example.com\"\n"}, "node", ["yarn.corp.example.com"]),
     ({".yarnrc.yml": "npmScopes:\n  acme:\n    npmRegistryServer: https://scoped.example.com\n"},
      "node", ["registry.npmjs.org", "scoped.example.com"]),
-    ({"Gemfile": "source 'https://gems.example.com'\n"}, "ruby", ["rubygems.org", "gems.example.com"]),
+    # The Gemfile's top-level source is where every gem comes from: a mirror replaces rubygems.org.
+    ({"Gemfile": "source 'https://gems.example.com'\n"}, "ruby", ["gems.example.com"]),
+    ({"Gemfile": "source \"https://rubygems.org\"\n\nsource \"https://gems.example.com\" do\n  gem \"pro\"\nend\n"},
+     "ruby", ["rubygems.org", "index.rubygems.org", "gems.example.com"]),
+    ({"Gemfile": "source 'https://rubygems.org'\ngem 'a', source: 'https://a.example.com'\ngem 'b', :source => 'https://b.example.com'\n"},
+     "ruby", ["rubygems.org", "index.rubygems.org", "a.example.com", "b.example.com"]),
+    ({".yarnrc.yml": "enableGlobalCache: true\n\nnpmRegistryServer: \"https://registry.npmjs.org\"\n"},
+     "node", ["registry.npmjs.org"]),
+    ({".npmrc": "registry=https://npm.corp.example.com\n", "package.json": '{"packageManager": "pnpm@9.1.0"}'},
+     "node", ["npm.corp.example.com", "registry.npmjs.org"]),  # corepack fetches pnpm from npm
+    ({"composer.json": '{"repositories": [{"type": "composer", "url": "https://wpackagist.org"},'
+                       ' {"type": "path", "url": "https://not.example.com"}], "funding": [{"url": "https://fund.example.com"}]}'},
+     "php", ["repo.packagist.org", "wpackagist.org"]),
+    ({"composer.json": '{"repositories": [{"packagist.org": false}, {"type": "composer", "url": "https://satis.example.com"}]}'},
+     "php", ["satis.example.com"]),
+    ({"composer.json": "not json"}, "php", ["repo.packagist.org"]),
+    ({"pom.xml": "<url>https://maven.project.example.com</url><scm><url>https://repo.github.example.com</url></scm>"
+                 "<distributionManagement><repository><url>https://deploy.example.com/repo</url></repository>"
+                 "</distributionManagement><pluginRepositories><pluginRepository><id>p</id>"
+                 "<url>https://plugins.example.com/m2</url></pluginRepository></pluginRepositories>"},
+     "java", ["repo.maven.apache.org", "plugins.example.com"]),
+    ({"settings.gradle.kts": 'repositories { google(); maven("https://jitpack.io"); maven(url = "https://kts.example.com") }',
+      "build.gradle": "repositories { maven { url 'https://groovy.example.com' }; maven { url = uri('https://uri.example.com') } }"},
+     "java", ["repo.maven.apache.org", "groovy.example.com", "uri.example.com", "jitpack.io", "kts.example.com",
+              "dl.google.com"]),
+    ({"pyproject.toml": "[[tool.poetry.source]]\nname='torch'\nurl='https://torch.example.com/whl'\npriority='explicit'\n"},
+     "python", ["pypi.org", "files.pythonhosted.org"]),  # explicit, and no dependency names it
+    ({"pyproject.toml": "[[tool.poetry.source]]\nname='torch'\nurl='https://torch.example.com/whl'\npriority='explicit'\n"
+                        "[tool.poetry.group.gpu.dependencies]\ntorch={version='2.3', source='torch'}\n"},
+     "python", ["pypi.org", "files.pythonhosted.org", "torch.example.com"]),
+    ({"pyproject.toml": "[[tool.uv.index]]\nname='cu'\nurl='https://cu.example.com/whl'\nexplicit=true\n"},
+     "python", ["pypi.org", "files.pythonhosted.org"]),
+    ({"pyproject.toml": "[[tool.uv.index]]\nname='cu'\nurl='https://cu.example.com/whl'\nexplicit=true\n"
+                        "[tool.uv.sources]\ntorch=[{index='cu', extra='gpu'}]\n"},
+     "python", ["pypi.org", "files.pythonhosted.org", "cu.example.com"]),
     ({"pom.xml": "<url>https://project.example.com</url><repository><url>https://repo.corp.example.com/maven2</url></repository>"},
      "java", ["repo.maven.apache.org", "repo.corp.example.com"]),
     # Not hosts: variables, local and file URLs, garbage. A registry replaced by a variable
@@ -78,8 +114,23 @@ def test_a_registry_the_repository_declares_replaces_the_default(project):
 def test_declared_registries(tmp_path, files, stack, expected):
     build_file_tree(tmp_path, files)
     defaults = {"python": ["pypi.org", "files.pythonhosted.org"], "node": ["registry.npmjs.org"],
-                "ruby": ["rubygems.org"], "java": ["repo.maven.apache.org"]}[stack]
+                "ruby": ["rubygems.org", "index.rubygems.org"], "java": ["repo.maven.apache.org"],
+                "php": ["repo.packagist.org"]}[stack]
     assert hosts.install_hosts(tmp_path, ".", stack, defaults) == expected
+
+
+REAL_REGISTRIES = Path(__file__).parent / "fixtures" / "real-registries"
+
+
+@pytest.mark.parametrize("case", yaml.safe_load((REAL_REGISTRIES / "cases.yml").read_text()),
+                         ids=lambda case: f"{case['repo']}:{case.get('folder', '.')}")
+def test_the_hosts_of_real_repositories(case):
+    """Registries as real repositories declare them (Maven with homepage, SCM and deploy URLs,
+    Gradle's Kotlin forms and google(), Gemfile blocks and `source:`, Composer, explicit Poetry
+    and uv indexes, corepack), against the hosts their installs use, read by hand."""
+    root = REAL_REGISTRIES / case["repo"].replace("/", "+")
+    tool_hosts = list(catalogue.stacks()[case["stack"]]["tools"][case["tool"]]["hosts"])
+    assert hosts.install_hosts(root, case.get("folder", "."), case["stack"], tool_hosts) == case["hosts"]
 
 
 def test_the_vendored_allowlist_is_the_refreshed_one():
