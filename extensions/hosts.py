@@ -185,9 +185,9 @@ def _java(folder: Path) -> tuple[list[str], bool]:
     Gradle: `url "…"`, `url = uri("…")`, `maven("…")`, `maven(url = "…")`, and google()."""
     pom = re.sub(r"(?s)<distributionManagement>.*?</distributionManagement>|<!--.*?-->", "", _text(folder / "pom.xml"))
     urls = re.findall(r"(?s)<(?:plugin)?[Rr]epository>(?:(?!</(?:plugin)?[Rr]epository>).)*?<url>\s*(https?://[^<\s]+)", pom)
-    gradle = _gradle_text(folder)
-    urls += re.findall(r"(?:\burl\s*(?:=\s*)?(?:uri\(\s*)?|\bmaven\(\s*(?:url\s*=\s*)?(?:uri\(\s*)?)[\"'](https?://[^\"']+)", gradle)
-    if re.search(r"\bgoogle\(\)", gradle):
+    build_scripts = _gradle_text(folder)
+    urls += re.findall(r"(?:\burl\s*(?:=\s*)?(?:uri\(\s*)?|\bmaven\(\s*(?:url\s*=\s*)?(?:uri\(\s*)?)[\"'](https?://[^\"']+)", build_scripts)
+    if re.search(r"\bgoogle\(\)", build_scripts):
         urls.append("https://dl.google.com/dl/android/maven2/")  # what Gradle's google() resolves to
     return urls, False
 
