@@ -96,6 +96,11 @@ def credential_header(name: str) -> bool:
     return bool(CREDENTIAL_HEADERS.match(name.strip()))
 
 
+def secret_name(name: str) -> bool:
+    """Whether a key, variable or header name says its value is a secret."""
+    return bool(SECRET_WORDS.search(name) or credential_header(name))
+
+
 def _in_url(value: str) -> str:
     for candidate in re.findall(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+", value):
         try:

@@ -610,15 +610,23 @@ def _secret(key: str, value: str) -> bool:
     """Whether a value is a literal secret: by its shape, or by its key's name."""
     if secrets.secret_in(value):
         return True
-    return bool((secrets.SECRET_WORDS.search(key) or secrets.credential_header(key)) and secrets.literal_part(value))
+    return bool(secrets.secret_name(key) and secrets.literal_part(value))
+
+
+HEADER = re.compile(r"([A-Za-z0-9_-]+)( *: *)(.*)")
+
+
+def _credential_header(text: str) -> re.Match | None:
+    """`text` as a header `Name: value` (name, colon, value) whose name carries a credential."""
+    header = HEADER.fullmatch(text)
+    return header if header and secrets.secret_name(header.group(1)) else None
 
 
 def _header_secret(text: str) -> bool:
-    """Whether `text` is a header `Name: value` whose name carries a credential and whose value
-    holds a literal (X-Api-Key:pw, Authorization: Bearer x, X-Pass: x)."""
-    header = re.fullmatch(r"([A-Za-z0-9_-]+) *: *(.*)", text)
-    return bool(header and (secrets.credential_header(header.group(1)) or secrets.SECRET_WORDS.search(header.group(1)))
-                and secrets.literal_part(header.group(2)).strip("*"))
+    """Whether `text` is a header whose name carries a credential and whose value holds a
+    literal (X-Api-Key:pw, Authorization: Bearer x, X-Pass: x)."""
+    header = _credential_header(text)
+    return bool(header and secrets.literal_part(header.group(3)).strip("*"))
 
 
 # Programs that take a password glued to -p (`mysql -ppw db`); a separate word after -p is a
@@ -752,8 +760,8 @@ def _reference_json(text: str, prefix: str, variables: Variables) -> str:
 def _reference_header(text: str, prefix: str, variables: Variables) -> str | None:
     """`Name: value` with the value a reference when the header carries credentials; None when
     `text` is no such header."""
-    header = re.fullmatch(r"([A-Za-z0-9_-]+)( *: *)(.*)", text)
-    if not header or not (secrets.credential_header(header.group(1)) or secrets.SECRET_WORDS.search(header.group(1))):
+    header = _credential_header(text)
+    if not header:
         return None
     name, colon, value = header.groups()
     wanted = f"{prefix}_TOKEN" if name.lower() in ("authorization", "proxy-authorization") else ""
@@ -795,8 +803,8 @@ def _reference_args(args: list, prefix: str, variables: Variables) -> list[str]:
             flag_wants_value = "PASSWORD" if flag.group(1) == "p" else flag.group(1)
             out.append(arg)
             continue
-        if " " in arg and (found := words_secret(arg.split())):  # a command line in one argument
-            out.append(" ".join(_reference_args(arg.split(" "), prefix, variables)) if found else arg)
+        if " " in arg and words_secret(arg.split()):  # a command line in one argument
+            out.append(" ".join(_reference_args(arg.split(" "), prefix, variables)))
             continue
         out.append(_reference_string(arg, "", prefix, variables, wanted=f"{prefix}_TOKEN"))
     return out

@@ -219,11 +219,11 @@ def mcp_records(document: dict):
             continue
         if kind in {"http", "sse", "ws", "streamable-http"}:
             url = entry.get("url") if isinstance(entry.get("url"), str) else ""
-            emit("mcp", name, "http", url, url_target(url))
-            host = url_host(url)
-            if host and host not in hosts:
-                hosts.add(host)
-                emit("host", host, f"MCP server {name}")
+            target = url_target(url)
+            emit("mcp", name, "http", url, target)
+            if not target.startswith("-") and target not in hosts:
+                hosts.add(target)
+                emit("host", target, f"MCP server {name}")
         else:
             command = entry.get("command") if isinstance(entry.get("command"), str) else ""
             args = [arg for arg in entry.get("args", []) if isinstance(arg, str)] if isinstance(entry.get("args"), list) else []

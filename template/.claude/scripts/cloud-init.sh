@@ -585,27 +585,26 @@ cli_tools() {
 
 # --- the project's Claude Code configuration, and the network ----------------------------
 # Set `config` to the records of .claude/scripts/cloud-config.py (MCP servers, their packages,
-# hosts, variables, plugins: its header lists them), or leave it empty without python3.
+# hosts, variables, plugins: its header lists them). Returns 1 without python3 (nothing can
+# read them), 2 when the reader is missing or fails.
 config=""
 read_config() {
   local reader=$project_dir/.claude/scripts/cloud-config.py
   config=""
-  command -v python3 >/dev/null && [ -f "$reader" ] || return 1
-  config=$(python3 "$reader" --project "$project_dir" records 2>/dev/null)
+  command -v python3 >/dev/null || return 1
+  [ -f "$reader" ] || return 2
+  config=$(python3 "$reader" --project "$project_dir" records 2>/dev/null) || return 2
 }
 
 # The step mcp-packages: fetch each stdio server's package that is not cached yet. One that
 # fails is reported; the others are still fetched.
 # shellcheck disable=SC2329  # the mcp-packages step calls it
 mcp_packages() {
-  if ! read_config; then
-    if command -v python3 >/dev/null; then
-      echo "mcp-packages: FAILED: .claude/scripts/cloud-config.py could not read .mcp.json"
-      return 1
-    fi
-    echo "mcp-packages: no python3 to read .mcp.json; packages are fetched when a server starts"
-    return 0
-  fi
+  read_config
+  case $? in
+    1) echo "mcp-packages: no python3 to read .mcp.json; packages are fetched when a server starts"; return 0 ;;
+    2) echo "mcp-packages: FAILED: .claude/scripts/cloud-config.py could not read .mcp.json"; return 1 ;;
+  esac
   local kind name failed=0
   local -a words
   while IFS=$'\t' read -r -a words; do
@@ -1032,14 +1031,12 @@ doctor() {
       needed_by[$host]+="${needed_by[$host]:+, }$step"
     done
   done
-  if ! read_config; then
-    if command -v python3 >/dev/null; then
-      echo "config: FAILED: .claude/scripts/cloud-config.py could not read .mcp.json and .claude/settings.json"
-      findings=$((findings + 1))
-    else
-      echo "config: no python3; MCP servers, plugins and variables not checked"
-    fi
-  fi
+  read_config
+  case $? in
+    1) echo "config: no python3; MCP servers, plugins and variables not checked" ;;
+    2) echo "config: FAILED: .claude/scripts/cloud-config.py could not read .mcp.json and .claude/settings.json"
+       findings=$((findings + 1)) ;;
+  esac
   while IFS=$'\t' read -r kind host why; do
     [ "$kind" = host ] || continue
     [ -n "${needed_by[$host]:-}" ] || order+=("$host")
